@@ -1,0 +1,96 @@
+"""Diagnostics: errors are data (a span, a message, notes); rendering is separate."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+__all__ = [
+    "Span",
+    "Diagnostic",
+    "SpecError",
+    "did_you_mean",
+    "render_diagnostic",
+    "render_all",
+]
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A source range: 1-based line and column, end exclusive."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    @staticmethod
+    def unknown() -> "Span":
+        """A span for things that have no place in the source."""
+        return Span(0, 0, 0, 0)
+
+    @property
+    def known(self) -> bool:
+        return self.line > 0
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One user-facing problem: `code` is the stable error kind, `message` lowercase."""
+
+    code: str
+    message: str
+    span: Span = field(default_factory=Span.unknown)
+    notes: tuple[str, ...] = ()
+    severity: str = "error"
+
+
+class SpecError(Exception):
+    """A spec could not be accepted; carries every diagnostic found in one pass."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]):
+        self.diagnostics = tuple(diagnostics)
+        super().__init__("; ".join(d.message for d in self.diagnostics))
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> tuple[str, ...]:
+    """A 'did you mean' note for `word`, or nothing when no candidate is close."""
+    close = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
+    return (f"did you mean '{close[0]}'?",) if close else ()
+
+
+def render_diagnostic(diag: Diagnostic, source: str, filename: str) -> str:
+    """Format one diagnostic the compiler way: file:line:col, the line, a caret."""
+    span = diag.span
+    if not span.known:
+        head = f"{filename}: {diag.severity}: {diag.message}"
+        return "\n".join([head, *(f"  note: {n}" for n in diag.notes)])
+    head = f"{filename}:{span.line}:{span.col}: {diag.severity}: {diag.message}"
+    lines = source.splitlines()
+    out = [head]
+    if 0 < span.line <= len(lines):
+        text = lines[span.line - 1].expandtabs(1)
+        width = (span.end_col - span.col) if span.end_line == span.line else len(text) - span.col + 1
+        width = max(1, width)
+        gutter = str(span.line)
+        out.append(f"  {gutter} | {text}")
+        out.append(f"  {' ' * len(gutter)} | {' ' * (span.col - 1)}{'^' * width}")
+    out.extend(f"  note: {n}" for n in diag.notes)
+    return "\n".join(out)
+
+
+def render_all(diags: Sequence[Diagnostic], source: str, filename: str) -> str:
+    """Render diagnostics in source order, with a closing count line."""
+    ordered = sorted(diags, key=lambda d: (d.span.line, d.span.col, d.code))
+    parts = [render_diagnostic(d, source, filename) for d in ordered]
+    errors = sum(1 for d in diags if d.severity == "error")
+    warnings = len(diags) - errors
+    counts = []
+    if errors:
+        counts.append(f"{errors} error{'s' if errors != 1 else ''}")
+    if warnings:
+        counts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+    if counts:
+        parts.append(f"{filename}: {', '.join(counts)}")
+    return "\n".join(parts)
