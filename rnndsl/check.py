@@ -133,6 +133,8 @@ class _Inference:
     def _op(self, node: UNode, a: NodeAttr, shapes: dict[UNode, Shape | None], report: bool) -> Shape | None:
         kind = KINDS[a.kind or ""]
         ins = _inputs(self.p, node)
+        if not _complete(kind, ins):
+            return None  # an input failed to lower (already reported)
         in_shapes = [shapes.get(src) for _, src, _ in ins]
         if kind.category == "cell":
             x_shapes = in_shapes[:1]
@@ -166,6 +168,13 @@ class _Inference:
         return tuple(notes)
 
 
+def _complete(kind, ins) -> bool:
+    """Whether an op got every input it takes (a failed sub-expression leaves a gap)."""
+    ports = [port for port, _, _ in ins]
+    want = (kind.arity or 2) + (1 if kind.category == "cell" else 0)
+    return len(ports) >= want and ports[:want] == list(range(want))
+
+
 def _stream_shapes(program: Program, shapes: Mapping[UNode, Shape | None]) -> dict[str, Shape]:
     out: dict[str, Shape] = {}
     for name in program.streams:
@@ -197,20 +206,23 @@ def _check_streams(program: Program, shapes, stream_shapes, errors: list[Diagnos
 def _check_layers(program: Program, order: list[UNode], shapes, errors: list[Diagnostic]) -> tuple[LayerInfo, ...]:
     first: dict[str, tuple[tuple[tuple[str, Shape], ...], NodeAttr, tuple[Shape, ...]]] = {}
     uses: dict[str, int] = {}
+    reported: set[str] = set()
     for node in order:
         a = program.node(node[0])
         if a.role != "op" or a.layer is None or node[1] == INIT:
             continue
         kind = KINDS[a.kind or ""]
-        in_shapes = tuple(shapes.get(src) for _, src, _ in _inputs(program, node))
+        ins = _inputs(program, node)
+        in_shapes = tuple(shapes.get(src) for _, src, _ in ins)
         x = in_shapes[:1] if kind.category == "cell" else in_shapes
-        if any(s is None for s in x):
+        if not _complete(kind, ins) or any(s is None for s in x):
             continue
         weights = kind.weights(x, a.params)  # type: ignore[arg-type]
         uses[a.layer] = uses.get(a.layer, 0) + 1
         if a.layer not in first:
             first[a.layer] = (weights, a, x)  # type: ignore[assignment]
-        elif first[a.layer][0] != weights:
+        elif first[a.layer][0] != weights and a.layer not in reported:
+            reported.add(a.layer)
             w0, a0, x0 = first[a.layer]
             errors.append(Diagnostic(
                 "shared-layer", f"shared layer '{a.layer}' gets input {_shape(x[0])} here but "
@@ -277,7 +289,9 @@ def _unused(program: Program) -> list[Diagnostic]:
 def check(program: Program, diagnostics: tuple[Diagnostic, ...] = ()) -> Checked:
     """Run every check; return the Checked program or raise SpecError with all errors."""
     errors = [d for d in diagnostics if d.severity == "error"]
-    warnings = [d for d in diagnostics if d.severity != "error"] + _unused(program)
+    warnings = [d for d in diagnostics if d.severity != "error"]
+    if not errors:  # with errors, an unused value is most likely their consequence
+        warnings += _unused(program)
     try:
         cycle = nx.find_cycle(program.unrolled)
     except nx.NetworkXNoCycle:
@@ -290,7 +304,7 @@ def check(program: Program, diagnostics: tuple[Diagnostic, ...] = ()) -> Checked
     first = inference.run({}, report=False)
     stream_shapes = _stream_shapes(program, first)
     for name in program.streams:
-        if name not in stream_shapes and not any(d.code in ("unknown-name", "unknown-layer") for d in errors):
+        if name not in stream_shapes and not errors:  # otherwise most likely a consequence
             errors.append(Diagnostic("shape", f"cannot infer the shape of stream '{name}': no step computes it "
                                      f"without its own earlier state", program.node(name).span))
     shapes = inference.run(stream_shapes, report=True)

@@ -56,7 +56,10 @@ class SpecError(Exception):
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> tuple[str, ...]:
     """A 'did you mean' note for `word`, or nothing when no candidate is close."""
-    close = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
+    pool = sorted(set(candidates) - {word})
+    close = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
+    if not close:  # short names: a typo that starts with a known name (`hiden` for `h`)
+        close = sorted((c for c in pool if word.startswith(c) or c.startswith(word)), key=len, reverse=True)[:1]
     return (f"did you mean '{close[0]}'?",) if close else ()
 
 

@@ -102,10 +102,11 @@ class _Lowerer:
         self.inits = self._collect_inits(s)
 
         # Declare every value and stream before lowering any expression: reads may go forward.
-        for name, d in self.value_defs.items():
-            self.add_node(NodeAttr(name, "value", name, span=d.span))
-        for name, eqs in self.stream_defs.items():
-            self.add_node(NodeAttr(name, "stream", name, steps=tuple(range(self.T)), span=eqs[0].span))
+        for st in s:
+            if isinstance(st, A.ValueDef) and self.value_defs.get(st.name) is st:
+                self.add_node(NodeAttr(st.name, "value", st.name, span=st.span))
+            elif isinstance(st, A.StreamDef) and self.stream_defs.get(st.name, [None])[0] is st:
+                self.add_node(NodeAttr(st.name, "stream", st.name, steps=tuple(range(self.T)), span=st.span))
         for st in s:  # lower in source order, so generated names and tables follow the spec
             if isinstance(st, A.ValueDef) and self.value_defs.get(st.name) is st:
                 root = self.expr(st.expr, _Ctx(st.name, None, True))
@@ -402,6 +403,8 @@ class _Lowerer:
         inputs = [self.expr(t, ctx) for t in tensors]
         resolved, diags = resolve_params(e.func, kind.params, params, kwargs, self.defaults, e.span)
         self.diags.extend(diags)
+        if diags:
+            return None  # reported; what reads this gets an unknown shape, not a second error
         return self._op(e.func, resolved, inputs, ctx, e.span, layer="inline", root=root)
 
     def _unknown_layer(self, name: str, span: Span) -> None:
@@ -431,6 +434,8 @@ class _Lowerer:
         positional = [p for p in positional if isinstance(p, (A.Num, A.Name))]
         resolved, diags = resolve_params(st.func, kind.params, positional, kwargs, self.defaults, st.span)
         self.diags.extend(diags)
+        if diags:
+            return None
         return self._op(st.func, resolved, [value], ctx, st.span, layer="inline", mode=st.mode, root=root)
 
     def _resolve_layer_defs(self) -> dict[str, tuple[tuple[str, Params, str | None], ...]]:
@@ -438,28 +443,37 @@ class _Lowerer:
         out: dict[str, tuple[tuple[str, Params, str | None], ...]] = {}
         for name, d in self.layer_defs.items():
             chain: list[tuple[str, Params, str | None]] = []
+            broken = False
             weighted = [st for st in d.stages if st.func in KINDS and _has_weights(st.func)]
             for st in d.stages:
                 kind = KINDS.get(st.func)
                 if kind is None:
                     self._unknown_layer(st.func, st.span)
+                    broken = True
                     continue
                 if kind.arity != 1 or kind.category == "cell" or kind.uses_step:
                     self.error("bad-arity", f"layer '{name}': {st.func} cannot be part of a named layer", st.span)
+                    broken = True
                     continue
                 positional = [a for a in st.args if not isinstance(a, A.Kwarg)]
                 kwargs = [a for a in st.args if isinstance(a, A.Kwarg)]
                 resolved, diags = resolve_params(st.func, kind.params, positional, kwargs, self.defaults, st.span)
                 self.diags.extend(diags)
+                if diags:
+                    broken = True
+                    continue
                 layer = None
                 if st in weighted:
                     layer = name if len(weighted) == 1 else f"{name}.{weighted.index(st)}"
                 chain.append((st.func, resolved, layer))
-            out[name] = tuple(chain)
+            if not broken:
+                out[name] = tuple(chain)
         return out
 
     def _apply_named(self, name: str, value: _Read | None, ctx: _Ctx, span: Span, mode: str | None = None):
-        chain = self.layer_chains.get(name, ())
+        if name not in self.layer_chains:
+            return None  # its definition has an error, reported there
+        chain = self.layer_chains[name]
         read = value
         for kind_name, params, layer in chain:
             base = name if len(chain) == 1 else f"{name}.{kind_name}"

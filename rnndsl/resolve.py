@@ -139,6 +139,8 @@ def resolve_params(
             _set(owner, p, kw.value, values, diags, span)
     ordered: list[tuple[str, Any]] = []
     for p in params:
+        if values.get(p.name) is _INVALID:
+            continue
         if p.name in values:
             ordered.append((p.name, values[p.name]))
         elif p.default is REQUIRED:
@@ -157,4 +159,8 @@ def _set(owner: str, p: Param, v: Any, values: dict[str, Any], diags: list[Diagn
     try:
         values[p.name] = convert(p, v)
     except _Bad as bad:
+        values[p.name] = _INVALID  # given, but wrong: not also "missing"
         diags.append(Diagnostic("bad-param", f"{owner}: '{p.name}' {bad.message}", _span(v, span)))
+
+
+_INVALID = object()

@@ -1,0 +1,75 @@
+"""Hypothesis properties of the front end."""
+
+from __future__ import annotations
+
+import networkx as nx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import ALL_SPECS
+from rnndsl.errors import SpecError
+from rnndsl.parse import parse
+from rnndsl.pipeline import compile_text
+from rnndsl.printer import unparse
+
+TOKENS = ["model", "data", "mnist", "steps", "4", "h", "x", "[t]", "[t-1]", "[t+1]", "[last]", "[0]", "=",
+          "conv(", "dense(", "elu", "tanh", "gap", "image", "|", "+", "*", "(", ")", ",", "8", "3", "\n",
+          "when", "t", "in", "{1, 3}", "otherwise", "%", "==", "layer", "K", "out", "@train", "..", "-", "#",
+          "train", "{", "}", "init", "learned", "concat(", "gru(", "row", "0.5", '"', "defaults", "bias=false"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(TOKENS), max_size=40).map(" ".join) | st.text(max_size=60))
+def test_any_text_gives_a_program_or_our_error(text: str) -> None:
+    try:
+        compile_text(text)
+    except SpecError as err:
+        assert err.diagnostics and all(d.message for d in err.diagnostics)
+
+
+def test_every_spec_round_trips_through_the_printer() -> None:
+    for path in ALL_SPECS:
+        spec = parse(path.read_text())
+        text = unparse(spec)
+        assert parse(text) == spec, path
+        assert unparse(parse(text)) == text, path
+
+
+@st.composite
+def wirings(draw):
+    """A random set of streams reading each other at lags 0..2."""
+    n = draw(st.integers(1, 4))
+    names = [f"s{i}" for i in range(n)]
+    reads = {name: draw(st.lists(st.tuples(st.sampled_from(names), st.integers(0, 2)), max_size=3, unique=True))
+             for name in names}
+    return names, reads
+
+
+def _spec_text(names, reads, steps: int) -> str:
+    lines = ["model wiring", "data mnist", f"steps {steps}"]
+    for name in names:
+        terms = ["dense(x, 4)"] + [f"dense({src}[t-{lag}], 4)" if lag else f"dense({src}[t], 4)"
+                                   for src, lag in reads[name]]
+        lines.append(f"{name}[t] = tanh({' + '.join(terms)})")
+    lines.insert(3, "x = image | flatten")
+    lines.append(f"out = concat({', '.join(f'{n}[last]' for n in names)}) | dense(10)" if len(names) > 1
+                 else f"out = {names[0]}[last] | dense(10)")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=150, deadline=None)
+@given(wirings(), st.integers(1, 4))
+def test_check_accepts_a_wiring_exactly_when_every_cycle_has_positive_lag(wiring, steps) -> None:
+    names, reads = wiring
+    same_step = nx.DiGraph()
+    same_step.add_nodes_from(names)
+    same_step.add_edges_from((src, dst) for dst in names for src, lag in reads[dst] if lag == 0)
+    # With lags >= 0, a cycle of zero total lag is a cycle of lag-0 reads.
+    expect_ok = nx.is_directed_acyclic_graph(same_step)
+    try:
+        compile_text(_spec_text(names, reads, steps))
+        ok = True
+    except SpecError as err:
+        assert all(d.code == "zero-lag-cycle" for d in err.diagnostics if d.severity == "error"), err
+        ok = False
+    assert ok == expect_ok
