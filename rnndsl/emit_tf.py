@@ -38,6 +38,18 @@ class _Const:
     value: float
 
 
+@dataclass(frozen=True)
+class _Zero:
+    """A value known to be all zeros (a zero initial state and what follows from it)."""
+
+    shape: tuple[int, ...]
+
+
+# Kinds that map zeros to zeros.  conv and dense only without a bias (checked below).
+_ZERO_KEEPING = {"conv", "dense", "avgpool", "maxpool", "gap", "flatten", "reshape", "row",
+                 "elu", "relu", "tanh", "linear", "dropout"}
+
+
 class _Emitter:
     def __init__(self, checked: Checked):
         self.c = checked
@@ -66,6 +78,47 @@ class _Emitter:
             self.objects[key] = tf_layers.build(kind.name, a.params, self.keras_name(key), a.mode == "train")
         return self.objects[key]
 
+    def zero_passes(self) -> set[str]:
+        """Weight ids applied somewhere to a value that is not known to be zero.
+
+        Only those layers may skip a zero input: every other layer is applied to a real
+        zero tensor once, so that its weights exist (and the parameter count stays right).
+        """
+        zero: dict[UNode, bool] = {}
+        real: set[str] = set()
+        for node in topological_order(self.p):
+            a = self.p.node(node[0])
+            srcs = [s for s, _ in self.p.unrolled.in_edges(node)]
+            if node[1] == INIT:
+                zero[node] = self.p.inits[node[0]] == "zeros"
+            elif a.role in ("stream", "value"):
+                zero[node] = all(zero[s] for s in srcs) if srcs else False
+            elif a.role == "op":
+                ins = [zero[s] for s in srcs]
+                if a.layer is not None and not all(ins):
+                    real.add(a.layer)
+                zero[node] = self._keeps_zero(a) and bool(ins) and (
+                    any(ins) if a.kind == "mul" else all(ins))
+            else:
+                zero[node] = False
+        return real
+
+    @staticmethod
+    def _keeps_zero(a) -> bool:
+        if a.kind in ("add", "sub", "mul"):
+            return True
+        if a.kind not in _ZERO_KEEPING:
+            return False
+        return "bias" not in a.params or not a.params["bias"]
+
+    def materialize(self, value: Any, image: Any) -> Any:
+        if not isinstance(value, _Zero):
+            return value
+        key = f"zeros{value.shape}"
+        if key not in self.objects:
+            self.objects[key] = tf_layers.ZeroState(value.shape, name=self.keras_name("zeros"))
+        return self.objects[key](image)
+
     def inputs_of(self, node: UNode) -> list[Any]:
         ins = []
         for src, _, data in self.p.unrolled.in_edges(node, data=True):
@@ -74,6 +127,8 @@ class _Emitter:
         return [t for _, t in sorted(ins, key=lambda x: x[0])]
 
     def init_state(self, name: str, image: Any) -> Any:
+        if self.p.inits[name] == "zeros":
+            return _Zero(tuple(self.c.shapes[name]))
         key = f"{name}.init"
         if key not in self.objects:
             shape = self.c.shapes[name]
@@ -85,11 +140,24 @@ class _Emitter:
         a = self.p.node(node[0])
         kind = KINDS[a.kind or ""]
         xs = self.inputs_of(node)
+        out_shape = tuple(self.c.shapes[a.name])
+        zeros = [isinstance(x, _Zero) for x in xs]
+        if any(zeros):
+            if kind.name == "mul":
+                return _Zero(out_shape)
+            if kind.name == "add" or (kind.name == "sub" and not zeros[0]):
+                rest = [x for x in xs if not isinstance(x, _Zero)]
+                if len(rest) == 1 and not isinstance(rest[0], _Const):
+                    return rest[0]  # x + 0
+            elif all(zeros) and self._keeps_zero(a) and (a.layer is None or a.layer in self.real_uses):
+                return _Zero(out_shape)
+            xs = [self.materialize(x, image) for x in xs]
         if kind.name in ("add", "sub", "mul"):
             return self.elementwise(node, kind.name, xs)
         if any(isinstance(x, _Const) for x in xs):
             raise ValueError(f"{a.name}: a number cannot be the input of {kind.name}")
         layer = self.layer_for(node)
+        xs = [self.materialize(x, image) for x in xs]
         if kind.category == "cell":
             return self.cell(node, layer, xs, image)
         return layer(xs if kind.arity is None else xs[0])
@@ -130,6 +198,7 @@ class _Emitter:
         ds = self.p.dataset
         assert ds is not None and self.p.output is not None, "check() guarantees a dataset and an output"
         image = keras.Input(shape=ds.shape, name="image")
+        self.real_uses = self.zero_passes()
         for node in topological_order(self.p):
             name, t = node
             a = self.p.node(name)
@@ -144,10 +213,10 @@ class _Emitter:
                 self.tensors[node] = self.tensors[src]
             else:
                 self.tensors[node] = self.op(node, image)
-        out = self.tensors[(self.p.output, None)]
+        out = self.tensors[(self.p.output, None)] = self.materialize(self.tensors[(self.p.output, None)], image)
         root = self._root_op(self.p.output)
         ends_with_softmax = root is not None and self.p.node(root).kind == "softmax"
-        logits = self.inputs_of((root, None))[0] if ends_with_softmax else out
+        logits = self.materialize(self.inputs_of((root, None))[0], image) if ends_with_softmax else out
         model = keras.Model(image, out, name=self.keras_name(self.p.name))
         logit_model = keras.Model(image, logits, name=self.keras_name(f"{self.p.name}_logits"))
         return Compiled(model, logit_model, ends_with_softmax)

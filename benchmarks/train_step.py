@@ -1,0 +1,146 @@
+"""Training-step time of compiled specs against the same models written by hand in Keras.
+
+    python benchmarks/train_step.py            # full: 7 rounds x 10 steps per model
+    python benchmarks/train_step.py --quick    # under a minute on 2 CPU cores
+
+For each of vanilla, zigzag and twin: both models get the same tf.function train step
+(forward, cross-entropy on logits, gradients, Adam update) on the same batch of the spec's
+size.  After a warm-up, rounds alternate which model goes first; the figure is the median
+seconds per step.  First-call time is the trace plus the first step.  Peak memory is the
+peak resident set of a separate process that builds one model and runs its steps (CPU),
+or TensorFlow's peak GPU memory when a GPU is present.
+The last lines are `<spec>: compiled/handwritten step time ratio <x.xx>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import numpy as np  # noqa: E402
+
+
+def _setup(spec: str, which: str):
+    import keras
+    import tensorflow as tf
+
+    from handwritten import MODELS
+    from rnndsl.emit_tf import emit_tf
+    from rnndsl.pipeline import compile_text
+
+    checked = compile_text((ROOT / "specs" / f"{spec}.rnn").read_text())
+    keras.utils.set_random_seed(0)
+    model = emit_tf(checked).logits if which == "compiled" else MODELS[spec]()
+    assert model.count_params() == checked.total_params, (spec, which, model.count_params())
+    cfg = checked.program.train
+    ds = checked.program.dataset
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.random((cfg.batch, *ds.shape), dtype=np.float32) * (255 if ds.name == "cifar10" else 1))
+    y = tf.constant(rng.integers(0, ds.classes, cfg.batch).astype(np.int32))
+    p = cfg.optimizer_params
+    opt = keras.optimizers.Adam(p["lr"], beta_1=p["beta1"], beta_2=p["beta2"], epsilon=p["eps"])
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    @tf.function(jit_compile=False)
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        grads = tape.gradient(loss, model.trainable_weights)
+        opt.apply_gradients(zip(grads, model.trainable_weights))
+        return loss
+
+    return step, x, y
+
+
+def _time(step, x, y, n: int) -> float:
+    t = time.perf_counter()
+    for _ in range(n):
+        loss = step(x, y)
+    loss.numpy()  # wait for the last step
+    return (time.perf_counter() - t) / n
+
+
+def _memory(spec: str, which: str, steps: int) -> float:
+    """Peak memory in MiB of a fresh process that builds and trains one model."""
+    code = (f"import sys; sys.argv=['x']; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); "
+            f"import train_step as b; print(b._memory_child({spec!r}, {which!r}, {steps}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    try:
+        return float(out.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return float("nan")
+
+
+def _memory_child(spec: str, which: str, steps: int) -> float:
+    import tensorflow as tf
+
+    step, x, y = _setup(spec, which)
+    for _ in range(steps):
+        step(x, y).numpy()
+    if tf.config.list_physical_devices("GPU"):
+        return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="3 rounds x 3 steps, no memory figures")
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--specs", nargs="+", default=["vanilla", "zigzag", "twin"])
+    ap.add_argument("--json", help="also write the figures here")
+    args = ap.parse_args()
+    rounds, steps = (3, 3) if args.quick else (args.rounds, args.steps)
+    import tensorflow as tf
+
+    from rnndsl.train import device_description
+
+    print(f"device: {device_description()}; TensorFlow {tf.__version__}; {rounds} rounds x {steps} steps", flush=True)
+    results = {}
+    for spec in args.specs:
+        pair = {}
+        for which in ("compiled", "handwritten"):
+            step, x, y = _setup(spec, which)
+            t = time.perf_counter()
+            step(x, y).numpy()
+            first = time.perf_counter() - t
+            _time(step, x, y, 2)  # warm-up
+            pair[which] = {"step": step, "x": x, "y": y, "first_call_s": first, "times": []}
+        for r in range(rounds):
+            order = ("compiled", "handwritten") if r % 2 == 0 else ("handwritten", "compiled")
+            for which in order:
+                d = pair[which]
+                d["times"].append(_time(d["step"], d["x"], d["y"], steps))
+        row = {}
+        for which, d in pair.items():
+            row[which] = {"median_step_s": statistics.median(d["times"]), "first_call_s": d["first_call_s"],
+                          "spread_s": max(d["times"]) - min(d["times"])}
+            if not args.quick:
+                row[which]["peak_mib"] = _memory(spec, which, steps)
+        row["ratio"] = row["compiled"]["median_step_s"] / row["handwritten"]["median_step_s"]
+        results[spec] = row
+        for which in ("compiled", "handwritten"):
+            r = row[which]
+            mem = f", peak {r['peak_mib']:.0f} MiB" if "peak_mib" in r else ""
+            print(f"  {spec:8s} {which:11s} median {r['median_step_s'] * 1000:8.1f} ms/step "
+                  f"(spread {r['spread_s'] * 1000:.1f} ms), first call {r['first_call_s']:.2f} s{mem}", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"device": device_description(), "results": results}, indent=1))
+    for spec, row in results.items():
+        print(f"{spec}: compiled/handwritten step time ratio {row['ratio']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

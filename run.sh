@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# rnndsl: set up and run.  Usage:  bash run.sh main | test | setup
+#   main   set up, then check every spec, draw twin, and train twin on the embedded data
+#   test   set up, then run the whole test suite (text-only and TensorFlow tests)
+# Set-up is idempotent: Graphviz via apt-get when `dot` is missing, a .venv with the
+# package, TensorFlow (CPU build) and the test tools.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+setup() {
+  if ! command -v dot >/dev/null 2>&1; then
+    echo "run.sh: installing Graphviz (dot) with apt-get" >&2
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq graphviz >/dev/null
+  fi
+  if [ ! -x .venv/bin/python ]; then
+    echo "run.sh: creating .venv" >&2
+    python3 -m venv .venv
+  fi
+  local stamp=.venv/.rnndsl-installed
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "run.sh: installing rnndsl with TensorFlow (CPU) and the test tools into .venv" >&2
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -e ".[tf,test]"
+    touch "$stamp"
+  fi
+}
+
+case "${1:-}" in
+  setup)
+    setup ;;
+  main)
+    setup
+    .venv/bin/rnndsl check -q specs/*.rnn specs/patterns/*.rnn
+    mkdir -p runs
+    .venv/bin/rnndsl render specs/twin.rnn -o runs/twin.svg
+    .venv/bin/rnndsl render specs/zigzag.rnn -o runs/zigzag.svg
+    # The embedded synthetic data needs no network; --lr 1e-3 so that three epochs show learning.
+    .venv/bin/rnndsl compile specs/twin.rnn --train --data synthetic --epochs 3 --lr 1e-3 --out runs/twin-demo
+    ;;
+  test)
+    setup
+    set +e
+    .venv/bin/python -m pytest -q tests "${@:2}"
+    rc=$?
+    set -e
+    if [ "$rc" = 5 ]; then echo "run.sh: pytest collected no tests" >&2; exit 1; fi
+    exit "$rc"
+    ;;
+  *)
+    echo "usage: bash run.sh main | test [pytest args] | setup" >&2
+    exit 2 ;;
+esac
