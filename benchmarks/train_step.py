@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import numpy as np  # noqa: E402
 
 
-def _setup(spec: str, which: str):
+def _setup(spec: str, which: str, xla: bool = False):
     import keras
     import tensorflow as tf
 
@@ -42,7 +42,7 @@ def _setup(spec: str, which: str):
 
     checked = compile_text((ROOT / "specs" / f"{spec}.rnn").read_text())
     keras.utils.set_random_seed(0)
-    model = emit_tf(checked).logits if which == "compiled" else MODELS[spec]()
+    model = emit_tf(checked).logits if which.startswith("compiled") else MODELS[spec]()
     assert model.count_params() == checked.total_params, (spec, which, model.count_params())
     cfg = checked.program.train
     ds = checked.program.dataset
@@ -53,7 +53,7 @@ def _setup(spec: str, which: str):
     opt = keras.optimizers.Adam(p["lr"], beta_1=p["beta1"], beta_2=p["beta2"], epsilon=p["eps"])
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
-    @tf.function(jit_compile=False)
+    @tf.function(jit_compile=xla)
     def step(x, y):
         with tf.GradientTape() as tape:
             loss = loss_fn(y, model(x, training=True))
@@ -101,6 +101,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--specs", nargs="+", default=["vanilla", "zigzag", "twin"])
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--xla", action="store_true", help="also time the compiled model with XLA (jit_compile)")
     args = ap.parse_args()
     rounds, steps = (3, 3) if args.quick else (args.rounds, args.steps)
     import tensorflow as tf
@@ -111,15 +112,16 @@ def main() -> None:
     results = {}
     for spec in args.specs:
         pair = {}
-        for which in ("compiled", "handwritten"):
-            step, x, y = _setup(spec, which)
+        kinds = ("compiled", "handwritten") + (("compiled+xla",) if args.xla else ())
+        for which in kinds:
+            step, x, y = _setup(spec, which, xla=which.endswith("xla"))
             t = time.perf_counter()
             step(x, y).numpy()
             first = time.perf_counter() - t
             _time(step, x, y, 2)  # warm-up
             pair[which] = {"step": step, "x": x, "y": y, "first_call_s": first, "times": []}
         for r in range(rounds):
-            order = ("compiled", "handwritten") if r % 2 == 0 else ("handwritten", "compiled")
+            order = kinds if r % 2 == 0 else tuple(reversed(kinds))
             for which in order:
                 d = pair[which]
                 d["times"].append(_time(d["step"], d["x"], d["y"], steps))
@@ -127,17 +129,20 @@ def main() -> None:
         for which, d in pair.items():
             row[which] = {"median_step_s": statistics.median(d["times"]), "first_call_s": d["first_call_s"],
                           "spread_s": max(d["times"]) - min(d["times"])}
-            if not args.quick:
+            if not args.quick and not which.endswith("xla"):
                 row[which]["peak_mib"] = _memory(spec, which, steps)
         row["ratio"] = row["compiled"]["median_step_s"] / row["handwritten"]["median_step_s"]
         results[spec] = row
-        for which in ("compiled", "handwritten"):
+        for which in kinds:
             r = row[which]
             mem = f", peak {r['peak_mib']:.0f} MiB" if "peak_mib" in r else ""
             print(f"  {spec:8s} {which:11s} median {r['median_step_s'] * 1000:8.1f} ms/step "
                   f"(spread {r['spread_s'] * 1000:.1f} ms), first call {r['first_call_s']:.2f} s{mem}", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps({"device": device_description(), "results": results}, indent=1))
+    for spec, row in results.items():
+        if "compiled+xla" in row:
+            print(f"{spec}: xla/plain step time ratio {row['compiled+xla']['median_step_s'] / row['compiled']['median_step_s']:.2f}")
     for spec, row in results.items():
         print(f"{spec}: compiled/handwritten step time ratio {row['ratio']:.2f}")
 

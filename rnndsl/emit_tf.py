@@ -10,6 +10,7 @@ stable cross-entropy on logits; the saved model still ends with it.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -228,4 +229,12 @@ class _Emitter:
 
 def emit_tf(checked: Checked) -> Compiled:
     """Build the Keras models (output and logits, sharing every layer) for a checked spec."""
-    return _Emitter(checked).run()
+    # Keras maps a functional graph recursively, a few frames per layer of depth: a long
+    # unrolling (T in the hundreds) needs more than Python's default 1,000 frames.
+    needed = 20 * checked.program.unrolled.number_of_nodes() + 1000
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, needed))
+    try:
+        return _Emitter(checked).run()
+    finally:
+        sys.setrecursionlimit(old)

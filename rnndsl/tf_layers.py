@@ -7,9 +7,11 @@ Imported only by the TensorFlow backend.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
@@ -88,8 +90,15 @@ class PoissonNoise(_TrainOnly):
         self.scale, self.lam = scale, lam
 
     def transform(self, x):
-        seed = tf.cast(keras.random.randint((2,), 0, 2**31 - 1, seed=self.seed_gen), tf.int32)
-        noise = tf.random.stateless_poisson(tf.shape(x), seed, self.lam, dtype=x.dtype)
+        # Inverse-CDF sampling over k = 0..K-1 (K >= lam + 8 sqrt(lam) + 12, so the mass
+        # left out is below float precision): plain element-wise ops, so it also compiles
+        # under XLA, where tf.random.poisson does not.
+        K = int(self.lam + 8 * self.lam ** 0.5 + 12)
+        k = np.arange(K)
+        log_pmf = -self.lam + k * np.log(max(self.lam, 1e-30)) - np.array([math.lgamma(i + 1) for i in k])
+        cdf = ops.convert_to_tensor(np.cumsum(np.exp(log_pmf))[:-1].astype("float32"))
+        u = keras.random.uniform(ops.shape(x), seed=self.seed_gen)
+        noise = ops.sum(ops.cast(u[..., None] > cdf, x.dtype), axis=-1)
         return x + self.scale * noise
 
     def get_config(self) -> dict:

@@ -1,0 +1,31 @@
+"""The docs stay true: every ```rnn block in docs/language.md checks, the layer table is the registry's."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import ROOT
+from rnndsl.catalogue import catalogue_markdown
+from rnndsl.parse import KEYWORDS, parse
+from rnndsl.pipeline import compile_text
+from rnndsl.registry import KINDS
+
+LANGUAGE = (ROOT / "docs" / "language.md").read_text()
+BLOCKS = re.findall(r"```rnn\n(.*?)```", LANGUAGE, flags=re.S)
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
+def test_every_rnn_block_in_the_language_reference_checks(block: str) -> None:
+    compile_text(block)
+
+
+def test_layer_table_is_generated_from_the_registry() -> None:
+    assert catalogue_markdown() in LANGUAGE, "regenerate with: python -m rnndsl.catalogue"
+
+
+def test_grammar_and_registry_agree() -> None:
+    for name in KINDS:
+        assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) and name not in KEYWORDS, name
+        parse(f"v = x | {name}\nw = {name}(x)\n")  # the grammar takes every kind as a callee
