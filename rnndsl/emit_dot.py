@@ -232,7 +232,7 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None) -> str:
     _header(dot, c, "unrolled", "LR")
     # neato's obstacle-avoiding splines cost O(edges^2) time (54 s at 589 edges): past a few
     # hundred edges, straight lines keep rendering well under a second.
-    n_edges = p.unrolled.number_of_edges()
+    n_edges = p.unrolled.number_of_edges() * len(shown) // max(T, 1)  # about what is drawn
     splines = "true" if n_edges <= _SPLINE_LIMIT else "false"
     dot.add(f"graph {_attrs(layout='neato', inputscale='72', splines=splines, overlap='true', outputorder='edgesfirst')};")
     kinds_used: set[str] = set()
@@ -242,10 +242,10 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None) -> str:
         dot.add(f"{_q(f'step {t}')} {_attrs(label=f't = {t}', shape='plaintext', style='', fontcolor='#666666', pos=_pos(col[t], -0.8))};")
     if elided:
         dot.add(f"{_q('step ...')} {_attrs(label='...', shape='plaintext', style='', pos=_pos(last_col - 1, -0.8))};")
-    # the values feeding the streams, left of everything, level with the bottom lanes
-    first_row = max(0, len(lanes) - len(up))
+    # the values feeding the streams: below and left of the lanes, so their edges fan out
+    first_row = len(lanes) + 0.4
     for i, v in enumerate(up):
-        dot.add(f"{_q(v)} {_attrs(shape='ellipse', fillcolor='#f4f4f4', pos=_pos(-2, first_row + i))};")
+        dot.add(f"{_q(v)} {_attrs(shape='ellipse', fillcolor='#f4f4f4', pos=_pos(-1.6 + 0.35 * i, first_row + 0.9 * i))};")
     for r in reads:
         if r.dst in up:
             dot.add(f"{_q(r.src)} -> {_q(r.dst)} {_edge_attrs('feed', _read_label(r, shape_map, False, False))};")
@@ -303,7 +303,7 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None) -> str:
             src_id, label = r.src, ""
         kinds_used.add("feed")
         dot.add(f"{_q(src_id)} -> {_q(r.dst)} {_edge_attrs('feed', label)};")
-    legend_row = max(len(lanes), first_row + len(up)) + 0.6
+    legend_row = first_row + 0.9 * len(up) + 0.2
     _legend(dot, [k for k in EDGE_KINDS if k in kinds_used], _pos(-2, legend_row + 0.8))
     dot.add("}", 0)
     return "\n".join(dot.lines) + "\n"
