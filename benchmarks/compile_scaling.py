@@ -76,6 +76,7 @@ def scaling(max_T: int) -> None:
     import tensorflow as tf
 
     from rnndsl.emit_tf import emit_tf
+    from rnndsl.train import make_train_step
 
     print("3. a lag-2 stream (dense 32) as T grows; batch 32")
     print(f"   {'T':>5s} {'check s':>8s} {'nodes':>7s} {'edges':>7s} {'build s':>8s} {'1st step s':>11s} {'step ms':>8s}")
@@ -92,16 +93,7 @@ def scaling(max_T: int) -> None:
         t = time.perf_counter()
         model = emit_tf(checked).logits
         build_s = time.perf_counter() - t
-        opt = keras.optimizers.Adam(1e-3)
-        loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-
-        @tf.function
-        def step(x, y):
-            with tf.GradientTape() as tape:
-                loss = loss_fn(y, model(x, training=True))
-            grads = tape.gradient(loss, model.trainable_weights)
-            opt.apply_gradients(zip(grads, model.trainable_weights))
-            return loss
+        step = make_train_step(model, keras.optimizers.Adam(1e-3))
 
         t = time.perf_counter()
         step(x, y).numpy()

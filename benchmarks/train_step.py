@@ -1,7 +1,7 @@
 """Training-step time of compiled specs against the same models written by hand in Keras.
 
-    python benchmarks/train_step.py            # full: 7 rounds x 10 steps per model
-    python benchmarks/train_step.py --quick    # under a minute on 2 CPU cores
+    python benchmarks/train_step.py            # full: 7 rounds of >= 10 steps per model
+    python benchmarks/train_step.py --quick    # 5 rounds of >= 3 steps: under a minute on 2 CPU cores
 
 For each of vanilla, zigzag and twin: both models get the same tf.function train step
 (forward, cross-entropy on logits, gradients, Adam update) on the same batch of the spec's
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import statistics
@@ -31,6 +32,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import numpy as np  # noqa: E402
 
+MIN_ROUND_S = 0.25  # each round times at least this long (or `steps` steps)
+
 
 def _setup(spec: str, which: str, xla: bool = False):
     import keras
@@ -39,6 +42,7 @@ def _setup(spec: str, which: str, xla: bool = False):
     from handwritten import MODELS
     from rnndsl.emit_tf import emit_tf
     from rnndsl.pipeline import compile_text
+    from rnndsl.train import make_optimizer, make_train_step
 
     checked = compile_text((ROOT / "specs" / f"{spec}.rnn").read_text())
     keras.utils.set_random_seed(0)
@@ -49,18 +53,8 @@ def _setup(spec: str, which: str, xla: bool = False):
     rng = np.random.default_rng(0)
     x = tf.constant(rng.random((cfg.batch, *ds.shape), dtype=np.float32) * (255 if ds.name == "cifar10" else 1))
     y = tf.constant(rng.integers(0, ds.classes, cfg.batch).astype(np.int32))
-    p = cfg.optimizer_params
-    opt = keras.optimizers.Adam(p["lr"], beta_1=p["beta1"], beta_2=p["beta2"], epsilon=p["eps"])
-    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-
-    @tf.function(jit_compile=xla)
-    def step(x, y):
-        with tf.GradientTape() as tape:
-            loss = loss_fn(y, model(x, training=True))
-        grads = tape.gradient(loss, model.trainable_weights)
-        opt.apply_gradients(zip(grads, model.trainable_weights))
-        return loss
-
+    opt = make_optimizer(cfg.optimizer, dict(cfg.optimizer_params.items()))
+    step = make_train_step(model, opt, xla)
     return step, x, y
 
 
@@ -96,19 +90,20 @@ def _memory_child(spec: str, which: str, steps: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="3 rounds x 3 steps, no memory figures")
+    ap.add_argument("--quick", action="store_true", help="5 rounds of >= 3 steps, no memory figures")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--specs", nargs="+", default=["vanilla", "zigzag", "twin"])
     ap.add_argument("--json", help="also write the figures here")
     ap.add_argument("--xla", action="store_true", help="also time the compiled model with XLA (jit_compile)")
     args = ap.parse_args()
-    rounds, steps = (3, 3) if args.quick else (args.rounds, args.steps)
+    rounds, steps = (5, 3) if args.quick else (args.rounds, args.steps)
     import tensorflow as tf
 
     from rnndsl.train import device_description
 
-    print(f"device: {device_description()}; TensorFlow {tf.__version__}; {rounds} rounds x {steps} steps", flush=True)
+    print(f"device: {device_description()}; TensorFlow {tf.__version__}; {rounds} rounds of >= {steps} steps "
+          f"and >= {MIN_ROUND_S} s", flush=True)
     results = {}
     for spec in args.specs:
         pair = {}
@@ -118,13 +113,14 @@ def main() -> None:
             t = time.perf_counter()
             step(x, y).numpy()
             first = time.perf_counter() - t
-            _time(step, x, y, 2)  # warm-up
-            pair[which] = {"step": step, "x": x, "y": y, "first_call_s": first, "times": []}
+            warm = _time(step, x, y, 2)  # warm-up, and an estimate of the step time
+            n = max(steps, math.ceil(MIN_ROUND_S / warm))  # short steps: time enough of them
+            pair[which] = {"step": step, "x": x, "y": y, "first_call_s": first, "times": [], "n": n}
         for r in range(rounds):
             order = kinds if r % 2 == 0 else tuple(reversed(kinds))
             for which in order:
                 d = pair[which]
-                d["times"].append(_time(d["step"], d["x"], d["y"], steps))
+                d["times"].append(_time(d["step"], d["x"], d["y"], d["n"]))
         row = {}
         for which, d in pair.items():
             row[which] = {"median_step_s": statistics.median(d["times"]), "first_call_s": d["first_call_s"],

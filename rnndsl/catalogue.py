@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .registry import KINDS, REQUIRED, _fmt
+from .registry import KINDS, REQUIRED, fmt_value
 
 __all__ = ["catalogue_markdown"]
 
@@ -11,7 +11,7 @@ def _param(p) -> str:
     if p.default is REQUIRED:
         text = p.name
     else:
-        text = f"{p.name}={_fmt(p.default) if not isinstance(p.default, tuple) else p.default}"
+        text = f"{p.name}={fmt_value(p.default) if not isinstance(p.default, tuple) else p.default}"
     if p.choices:
         text += f" ({'/'.join(p.choices)})"
     return f"`{text}`" if p.positional else f"`{text}`*"

@@ -128,11 +128,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def _write_diagram(checked, out: Path) -> None:
     """The unrolled diagram beside the model (DOT always; SVG when Graphviz is installed)."""
-    try:
-        from .emit_dot import emit_dot
-        from .render import RenderError, render_bytes
-    except ImportError:  # pragma: no cover - the diagram module is part of the package
-        return
+    from .emit_dot import emit_dot
+    from .render import RenderError, render_bytes
+
     dot = emit_dot(checked, view="unrolled")
     (out / "diagram.dot").write_text(dot, encoding="utf-8")
     try:

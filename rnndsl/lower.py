@@ -17,7 +17,7 @@ from .ir import INIT, EdgeAttr, NodeAttr, Program, TrainConfig, edge_kind
 from .registry import DATASETS, KINDS, OPTIMIZERS, TRAIN_KEYS, Params
 from .resolve import resolve_params
 
-__all__ = ["lower", "guard_steps", "INPUT"]
+__all__ = ["lower", "INPUT"]
 
 INPUT = "image"  # the dataset's input value
 INIT_KINDS = ("zeros", "learned", "none")
@@ -575,13 +575,6 @@ def _list(xs: Iterable[int]) -> str:
 
 def _count(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
-
-
-def guard_steps(cond: A.Cond, steps: int) -> tuple[int, ...]:
-    """The steps at which a guard holds (used by the printer and diagrams)."""
-    lw = _Lowerer(A.Spec(()))
-    lw.T = steps
-    return tuple(lw._cond(cond))
 
 
 def lower(spec: A.Spec) -> tuple[Program, tuple[Diagnostic, ...]]:

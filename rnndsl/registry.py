@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Mapping
 __all__ = [
     "Shape", "Params", "Param", "LayerKind", "ShapeError", "Init",
     "KINDS", "DATASETS", "Dataset", "OPTIMIZERS", "TRAIN_KEYS", "kind",
-    "INIT_KINDS", "ACTIVATIONS",
+    "INIT_KINDS", "ACTIVATIONS", "fmt_value",
 ]
 
 Shape = tuple[int, ...]  # one sample's shape, without the batch axis
@@ -34,7 +34,7 @@ class Init:
     args: tuple[float, ...] = ()
 
     def __str__(self) -> str:
-        return self.name + (f"({', '.join(_fmt(a) for a in self.args)})" if self.args else "")
+        return self.name + (f"({', '.join(fmt_value(a) for a in self.args)})" if self.args else "")
 
 
 INIT_KINDS: Mapping[str, int] = {  # name -> number of numeric arguments
@@ -140,7 +140,7 @@ class LayerKind:
         """The short label used in diagrams and the check table."""
         if self.label is not None:
             return self.label(p)
-        shown = [_fmt(v) for k, v in p.items() if self.param(k) is not None and self.param(k).positional]
+        shown = [fmt_value(v) for k, v in p.items() if self.param(k) is not None and self.param(k).positional]
         return f"{self.name}({', '.join(shown)})" if shown else self.name
 
     def n_params(self, inputs: tuple[Shape, ...], p: Params) -> int:
@@ -152,13 +152,14 @@ def _size(shape: Shape) -> int:
     return int(math.prod(shape)) if shape else 1
 
 
-def _fmt(v: Any) -> str:
+def fmt_value(v: Any) -> str:
+    """A parameter value as the language writes it: true, 0.05, 0..0.5."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float):
         return f"{v:g}"
     if isinstance(v, tuple):
-        return "..".join(_fmt(x) for x in v)
+        return "..".join(fmt_value(x) for x in v)
     return str(v)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .check import Checked, fmt_shape
 from .ir import EDGE_KINDS, INIT
-from .registry import KINDS
+from .registry import KINDS, fmt_value
 
 __all__ = ["summary", "ir_dump", "steps_text"]
 
@@ -95,7 +95,7 @@ def ir_dump(c: Checked) -> str:
         bits = [f"node {name}", a.role]
         if a.kind:
             bits.append(KINDS[a.kind].describe(a.params))
-            extra = ", ".join(f"{k}={_val(v)}" for k, v in a.params.items())
+            extra = ", ".join(f"{k}={_dump_value(v)}" for k, v in a.params.items())
             if extra:
                 bits.append(f"[{extra}]")
         if a.layer:
@@ -127,11 +127,5 @@ def ir_dump(c: Checked) -> str:
     return "\n".join(out) + "\n"
 
 
-def _val(v: object) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return f"{v:g}"
-    if isinstance(v, tuple):
-        return "(" + ",".join(_val(x) for x in v) + ")"
-    return str(v)
+def _dump_value(v: object) -> str:
+    return "(" + ",".join(fmt_value(x) for x in v) + ")" if isinstance(v, tuple) else fmt_value(v)

@@ -38,7 +38,10 @@ def initializer(init: Init) -> keras.initializers.Initializer:
 
 # ---- custom layers ---------------------------------------------------------------------
 class _TrainOnly(layers.Layer):
-    """A transform that may be train-only (`@train`): the identity when not training."""
+    """A random transform that may be train-only (`@train`): the identity when not training.
+
+    Subclasses define `transform(x)`.
+    """
 
     def __init__(self, train_only: bool = False, **kw: Any):
         super().__init__(**kw)
@@ -49,9 +52,6 @@ class _TrainOnly(layers.Layer):
         if self.train_only and not training:
             return x
         return self.transform(x)
-
-    def transform(self, x):  # pragma: no cover - overridden
-        raise NotImplementedError
 
     def get_config(self) -> dict:
         return {**super().get_config(), "train_only": self.train_only}

@@ -20,8 +20,8 @@ from .data import LoadedData
 from .emit_tf import Compiled
 from .registry import Params
 
-__all__ = ["Settings", "EpochRow", "make_optimizer", "compile_for_training", "fit", "write_run",
-           "device_description", "versions"]
+__all__ = ["Settings", "EpochRow", "make_optimizer", "make_train_step", "compile_for_training", "fit",
+           "write_run", "device_description", "versions"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,21 @@ def make_optimizer(name: str, params: dict[str, float]) -> keras.optimizers.Opti
     if name == "rmsprop":
         return keras.optimizers.RMSprop(params["lr"], rho=params["rho"])
     raise ValueError(f"unknown optimizer {name}")  # check() rejects these before we get here
+
+
+def make_train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer, xla: bool = False):
+    """One training step as a tf.function: forward, cross-entropy on logits, gradients, update."""
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    @tf.function(jit_compile=xla)
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        grads = tape.gradient(loss, model.trainable_weights)
+        optimizer.apply_gradients(zip(grads, model.trainable_weights))
+        return loss
+
+    return step
 
 
 def compile_for_training(compiled: Compiled, settings: Settings) -> keras.Model:
