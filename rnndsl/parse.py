@@ -66,12 +66,29 @@ class _Continuations:
             yield pending
 
 
+def _cache_path() -> str | bool:
+    """A per-user cache file for the parser tables, or True (Lark's default temp file)."""
+    import hashlib
+    import os
+    import tempfile
+
+    key = hashlib.sha256((grammar_text() + lark.__version__).encode()).hexdigest()[:16]
+    directory = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    try:
+        os.makedirs(os.path.join(directory, "rnndsl"), exist_ok=True)
+        return os.path.join(directory, "rnndsl", f"parser-{key}.lark")
+    except OSError:  # a read-only home: fall back to the temp directory
+        return os.path.join(tempfile.gettempdir(), f"rnndsl-parser-{key}.lark")
+
+
 @functools.lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
     # The basic lexer: the post-lexer looks one token ahead, which the contextual
     # lexer (that lexes in the parser's current state) cannot allow.
+    # cache: Lark stores the analysed LALR tables in a temp file keyed by the grammar and
+    # options, which cuts every later start-up by about half a second.
     return lark.Lark(grammar_text(), parser="lalr", lexer="basic", propagate_positions=True,
-                     postlex=_Continuations(), maybe_placeholders=False)
+                     postlex=_Continuations(), maybe_placeholders=False, cache=_cache_path())
 
 
 def _span_of(obj: Any) -> Span:
