@@ -27,6 +27,18 @@ def test_any_text_gives_a_program_or_our_error(text: str) -> None:
         assert err.diagnostics and all(d.message for d in err.diagnostics)
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(TOKENS), max_size=30).map(" ".join))
+def test_whatever_parses_round_trips_through_the_printer(text: str) -> None:
+    try:
+        spec = parse(text)
+    except SpecError:
+        return
+    printed = unparse(spec)
+    assert parse(printed) == spec
+    assert unparse(parse(printed)) == printed
+
+
 def test_every_spec_round_trips_through_the_printer() -> None:
     for path in ALL_SPECS:
         spec = parse(path.read_text())
@@ -66,8 +78,10 @@ def test_check_accepts_a_wiring_exactly_when_every_cycle_has_positive_lag(wiring
     same_step.add_edges_from((src, dst) for dst in names for src, lag in reads[dst] if lag == 0)
     # With lags >= 0, a cycle of zero total lag is a cycle of lag-0 reads.
     expect_ok = nx.is_directed_acyclic_graph(same_step)
+    text = _spec_text(names, reads, steps)
+    assert parse(unparse(parse(text))) == parse(text)
     try:
-        compile_text(_spec_text(names, reads, steps))
+        compile_text(text)
         ok = True
     except SpecError as err:
         assert all(d.code == "zero-lag-cycle" for d in err.diagnostics if d.severity == "error"), err
