@@ -1,6 +1,6 @@
 """Train the five MNIST specs of the first post on real MNIST and write docs/results.md.
 
-    python benchmarks/mnist_table.py [--epochs 3] [--seeds 0 1] [--data-dir ../shared/data/mnist]
+    python benchmarks/mnist_table.py [--epochs 8] [--seeds 0 1] [--data-dir ../shared/data/mnist]
 
 Each run goes through the real command (`rnndsl compile --train`), so this measures what a
 user gets.  The original runs used 55,000 training images (the TF reader's split), batch
@@ -50,7 +50,7 @@ def mean_spread(xs: list[float]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mnist"))
     ap.add_argument("--runs", default="/tmp/rnndsl-mnist-runs")
