@@ -13,11 +13,9 @@ import networkx as nx
 
 from .errors import Diagnostic, Span, SpecError
 from .ir import INIT, EDGE_KINDS, EdgeAttr, NodeAttr, Program, UNode
-from .registry import KINDS, Shape, ShapeError, _shape
+from .registry import KINDS, Shape, ShapeError, fmt_shape
 
-__all__ = ["Checked", "LayerInfo", "check", "topological_order", "fmt_shape"]
-
-fmt_shape = _shape
+__all__ = ["Checked", "LayerInfo", "check", "topological_order"]
 
 
 @dataclass(frozen=True)
@@ -154,8 +152,8 @@ class _Inference:
             return None
         if kind.category == "cell" and report and len(in_shapes) > 1 and in_shapes[1] is not None \
                 and in_shapes[1] != out:
-            self._error("shape", a, f"{kind.name} state has shape {_shape(in_shapes[1])}, "
-                        f"but the cell gives {_shape(out)}")
+            self._error("shape", a, f"{kind.name} state has shape {fmt_shape(in_shapes[1])}, "
+                        f"but the cell gives {fmt_shape(out)}")
         return out
 
     def _operands(self, ins, in_shapes) -> tuple[str, ...]:
@@ -164,7 +162,7 @@ class _Inference:
             if s is None:
                 continue
             where = f"line {attr.span.line}" if attr.span.known else "the input"
-            notes.append(f"{src[0]}{_step_text(src[1])} has shape {_shape(s)} ({where})")
+            notes.append(f"{src[0]}{_step_text(src[1])} has shape {fmt_shape(s)} ({where})")
         return tuple(notes)
 
 
@@ -197,8 +195,8 @@ def _check_streams(program: Program, shapes, stream_shapes, errors: list[Diagnos
             if got is not None and got != want:
                 ins = _inputs(program, (name, t))
                 span = ins[0][2].span if ins else program.node(name).span
-                errors.append(Diagnostic("shape", f"stream '{name}' has shape {_shape(got)} at step {t} "
-                                         f"but {_shape(want)} at step {first}", span,
+                errors.append(Diagnostic("shape", f"stream '{name}' has shape {fmt_shape(got)} at step {t} "
+                                         f"but {fmt_shape(want)} at step {first}", span,
                                          ("every step of a stream must have the same shape",)))
                 break
 
@@ -225,8 +223,8 @@ def _check_layers(program: Program, order: list[UNode], shapes, errors: list[Dia
             reported.add(a.layer)
             w0, a0, x0 = first[a.layer]
             errors.append(Diagnostic(
-                "shared-layer", f"shared layer '{a.layer}' gets input {_shape(x[0])} here but "
-                f"{_shape(x0[0])} at line {a0.span.line}; its weights cannot fit both", a.span,
+                "shared-layer", f"shared layer '{a.layer}' gets input {fmt_shape(x[0])} here but "
+                f"{fmt_shape(x0[0])} at line {a0.span.line}; its weights cannot fit both", a.span,
                 ("a shared layer needs the same input channels at every use",)))
     infos = []
     for layer_id, kind_name in program.layers.items():
@@ -268,7 +266,7 @@ def _check_head(program: Program, shapes, errors: list[Diagnostic]) -> None:
         return
     hint = ("end the head with `| gap` to average over space" if len(got) == 3 and got[-1] == ds.classes
             else f"end the head with a layer that gives {ds.classes} channels, then `| gap` or `| flatten | dense({ds.classes})`")
-    errors.append(Diagnostic("head", f"the output 'out' has shape {_shape(got)}, but {ds.name} has "
+    errors.append(Diagnostic("head", f"the output 'out' has shape {fmt_shape(got)}, but {ds.name} has "
                              f"{ds.classes} classes: it must end with shape ({ds.classes},)",
                              program.node(out).span, (hint,)))
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from .check import Checked, fmt_shape
-from .ir import INIT, EDGE_KINDS
-from .registry import KINDS
+import networkx as nx
+
+from .check import Checked
+from .ir import EDGE_KINDS, INIT
+from .registry import KINDS, fmt_shape
 from .report import steps_text
 
 __all__ = ["emit_dot", "Read", "value_reads", "EDGE_STYLE"]
@@ -187,17 +189,11 @@ def _upstream_downstream(c: Checked) -> tuple[list[str], list[str]]:
     p = c.program
     timed_reach: set[str] = set()
     for name in p.streams:
-        timed_reach |= {d for d in _descendants(c, name)}
+        timed_reach |= nx.descendants(p.folded, name)
     values = [n for n in sorted(p.folded.nodes, key=p.order) if p.node(n).role in ("input", "value")]
     down = [v for v in values if v in timed_reach]
     up = [v for v in values if v not in timed_reach]
     return up, down
-
-
-def _descendants(c: Checked, name: str) -> set[str]:
-    import networkx as nx
-
-    return set(nx.descendants(c.program.folded, name))
 
 
 def _input_streams(c: Checked, reads: list[Read]) -> set[str]:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Mapping
 __all__ = [
     "Shape", "Params", "Param", "LayerKind", "ShapeError", "Init",
     "KINDS", "DATASETS", "Dataset", "OPTIMIZERS", "TRAIN_KEYS", "kind",
-    "INIT_KINDS", "ACTIVATIONS", "fmt_value",
+    "INIT_KINDS", "ACTIVATIONS", "fmt_value", "fmt_shape",
 ]
 
 Shape = tuple[int, ...]  # one sample's shape, without the batch axis
@@ -167,12 +167,13 @@ def _rank(inputs: tuple[Shape, ...], ranks: tuple[int, ...], what: str) -> Shape
     x = inputs[0]
     if len(x) not in ranks:
         want = " or ".join(f"rank {r}" for r in ranks)
-        raise ShapeError(f"{what} needs an input of {want} (height, width, channels), got shape {_shape(x)}"
-                         if 3 in ranks else f"{what} needs an input of {want}, got shape {_shape(x)}")
+        raise ShapeError(f"{what} needs an input of {want} (height, width, channels), got shape {fmt_shape(x)}"
+                         if 3 in ranks else f"{what} needs an input of {want}, got shape {fmt_shape(x)}")
     return x
 
 
-def _shape(s: Shape) -> str:
+def fmt_shape(s: Shape) -> str:
+    """A shape as users read it: (28, 28, 1), (10,)."""
     return "(" + ", ".join(str(d) for d in s) + ("," if len(s) == 1 else "") + ")"
 
 
@@ -193,7 +194,7 @@ def _conv_shape(inputs: tuple[Shape, ...], p: Params, t: int) -> Shape:
     k, s, d = p["kernel"], p["stride"], p["dilation"]
     ho, wo = (_conv_out(h, k, s, p["padding"], d), _conv_out(w, k, s, p["padding"], d))
     if ho < 1 or wo < 1:
-        raise ShapeError(f"conv kernel {k} with padding {p['padding']} does not fit an input of shape {_shape(inputs[0])}")
+        raise ShapeError(f"conv kernel {k} with padding {p['padding']} does not fit an input of shape {fmt_shape(inputs[0])}")
     return (ho, wo, p["filters"])
 
 
@@ -232,7 +233,7 @@ def _pool_shape(inputs: tuple[Shape, ...], p: Params, t: int) -> Shape:
     s = p["stride"] or k
     ho, wo = _conv_out(h, k, s, p["padding"]), _conv_out(w, k, s, p["padding"])
     if ho < 1 or wo < 1:
-        raise ShapeError(f"pool size {k} does not fit an input of shape {_shape(inputs[0])}")
+        raise ShapeError(f"pool size {k} does not fit an input of shape {fmt_shape(inputs[0])}")
     return (ho, wo, c)
 
 
@@ -251,15 +252,15 @@ def _flatten_shape(inputs: tuple[Shape, ...], p: Params, t: int) -> Shape:
 def _reshape_shape(inputs: tuple[Shape, ...], p: Params, t: int) -> Shape:
     dims = tuple(p["dims"])
     if _size(dims) != _size(inputs[0]):
-        raise ShapeError(f"reshape to {_shape(dims)} needs {_size(dims)} elements, "
-                         f"but the input {_shape(inputs[0])} has {_size(inputs[0])}")
+        raise ShapeError(f"reshape to {fmt_shape(dims)} needs {_size(dims)} elements, "
+                         f"but the input {fmt_shape(inputs[0])} has {_size(inputs[0])}")
     return dims
 
 
 def _row_shape(inputs: tuple[Shape, ...], p: Params, t: int) -> Shape:
     x = inputs[0]
     if len(x) < 2:
-        raise ShapeError(f"row needs an input of rank 2 or more, got shape {_shape(x)}")
+        raise ShapeError(f"row needs an input of rank 2 or more, got shape {fmt_shape(x)}")
     if t >= x[0]:
         raise ShapeError(f"row takes row t of the input, but step {t} is past its {x[0]} rows")
     return x[1:]
@@ -272,7 +273,7 @@ def _concat_shape(inputs: tuple[Shape, ...], p: Params, t: int) -> Shape:
     for other in inputs[1:]:
         if len(other) != len(first) or any(a != b for i, (a, b) in enumerate(zip(first, other)) if i != axis):
             raise ShapeError(f"concat needs inputs that agree except on axis {p['axis']}, "
-                             f"got {_shape(first)} and {_shape(other)}")
+                             f"got {fmt_shape(first)} and {fmt_shape(other)}")
     return first[:axis] + (sum(s[axis] for s in inputs),) + first[axis + 1:]
 
 
@@ -283,7 +284,7 @@ def _elementwise_shape(op: str) -> ShapeFn:
             return ()
         for other in shapes[1:]:
             if other != shapes[0]:
-                raise ShapeError(f"'{op}' needs operands of the same shape, got {_shape(shapes[0])} and {_shape(other)}")
+                raise ShapeError(f"'{op}' needs operands of the same shape, got {fmt_shape(shapes[0])} and {fmt_shape(other)}")
         return shapes[0]
     return rule
 
@@ -316,7 +317,7 @@ def _cell_shape(name: str) -> ShapeFn:
         elif len(x) == 1:
             out = (p["units"],)
         else:
-            raise ShapeError(f"{name} needs an input of rank 3 (conv cell) or rank 1 (dense cell), got shape {_shape(x)}")
+            raise ShapeError(f"{name} needs an input of rank 3 (conv cell) or rank 1 (dense cell), got shape {fmt_shape(x)}")
         return out
     return rule
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .check import Checked, fmt_shape
+from .check import Checked
 from .ir import EDGE_KINDS, INIT
-from .registry import KINDS, fmt_value
+from .registry import KINDS, fmt_shape, fmt_value
 
 __all__ = ["summary", "ir_dump", "steps_text"]
 
