@@ -59,7 +59,7 @@ def check_times() -> None:
 def build_times() -> None:
     import keras
 
-    from rnndsl.emit_tf import emit_tf
+    from rnndsl.backends.keras import build_models as emit_tf
 
     print("2. building the Keras model from the checked IR")
     for path in sorted((ROOT / "specs").glob("*.rnn")):
@@ -75,7 +75,7 @@ def scaling(max_T: int) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from rnndsl.emit_tf import emit_tf
+    from rnndsl.backends.keras import build_models as emit_tf
     from rnndsl.train import make_train_step
 
     print("3. a lag-2 stream (dense 32) as T grows; batch 32")

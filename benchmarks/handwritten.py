@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from rnndsl.tf_layers import Blur, FlipLR, GaussianNoise, PoissonNoise, Standardize, UniformNoise
+from rnndsl.backends.keras.layers import Blur, FlipLR, GaussianNoise, PoissonNoise, Standardize, UniformNoise
 
 
 def _conv(filters: int, kernel: int, std: float, name: str, truncated: bool = False) -> layers.Conv2D:

@@ -40,7 +40,7 @@ def _setup(spec: str, which: str, xla: bool = False):
     import tensorflow as tf
 
     from handwritten import MODELS
-    from rnndsl.emit_tf import emit_tf
+    from rnndsl.backends.keras import build_models as emit_tf
     from rnndsl.pipeline import compile_text
     from rnndsl.train import make_optimizer, make_train_step
 
@@ -49,7 +49,7 @@ def _setup(spec: str, which: str, xla: bool = False):
     model = emit_tf(checked).logits if which.startswith("compiled") else MODELS[spec]()
     assert model.count_params() == checked.total_params, (spec, which, model.count_params())
     cfg = checked.program.train
-    ds = checked.program.dataset
+    ds = DATASETS[checked.program.data]
     rng = np.random.default_rng(0)
     x = tf.constant(rng.random((cfg.batch, *ds.shape), dtype=np.float32) * (255 if ds.name == "cifar10" else 1))
     y = tf.constant(rng.integers(0, ds.classes, cfg.batch).astype(np.int32))

@@ -10,8 +10,9 @@ __all__ = ["load", "loads", "Spec"]
 class Spec:
     """A checked spec, for notebooks: shows its unrolled diagram (`_repr_svg_`)."""
 
-    def __init__(self, checked, source: str, path: str = "<string>"):
-        self.checked = checked
+    def __init__(self, analysed, source: str, path: str = "<string>"):
+        self.analysed = analysed
+        self.checked = analysed.checked
         self.source = source
         self.path = path
 
@@ -21,19 +22,19 @@ class Spec:
 
     def summary(self) -> str:
         """The text `rnndsl check` prints."""
-        from .report import summary
+        from .checks.report import summary
 
         return summary(self.checked)
 
     def dot(self, view: str = "unrolled", shapes: bool = False, steps: int | None = None) -> str:
         """Graphviz DOT text of the diagram."""
-        from .emit_dot import emit_dot
+        from .backends.dot import emit_dot
 
         return emit_dot(self.checked, view=view, shapes=shapes, max_steps=steps)
 
     def svg(self, view: str = "unrolled", **kw) -> str:
         """The diagram as SVG text (needs Graphviz's `dot`)."""
-        from .render import render_bytes
+        from .backends.dot import render_bytes
 
         return render_bytes(self.dot(view, **kw), "svg").decode("utf-8")
 
@@ -41,10 +42,11 @@ class Spec:
         return self.svg("unrolled", steps=12 if self.program.steps > 16 else None)
 
     def keras_model(self):
-        """Build the Keras model (imports TensorFlow)."""
-        from .emit_tf import emit_tf
+        """Build the Keras model (imports TensorFlow): inputs as the spec declares them, the output last."""
+        from .backends.keras import emit_keras
+        from .passes import prepare
 
-        return emit_tf(self.checked).model
+        return emit_keras(prepare(self.checked)).model
 
     def __repr__(self) -> str:
         return f"<rnndsl.Spec {self.program.name}: {self.checked.total_params:,} parameters>"
@@ -52,9 +54,9 @@ class Spec:
 
 def loads(text: str, path: str = "<string>") -> Spec:
     """Check spec text; raise rnndsl.errors.SpecError with every diagnostic on failure."""
-    from .pipeline import compile_text
+    from .pipeline import analyse
 
-    return Spec(compile_text(text), text, path)
+    return Spec(analyse(text), text, path)
 
 
 def load(path: str | _Path) -> Spec:

@@ -51,7 +51,11 @@ class SpecError(Exception):
 
     def __init__(self, diagnostics: Sequence[Diagnostic]):
         self.diagnostics = tuple(diagnostics)
-        super().__init__("; ".join(d.message for d in self.diagnostics))
+        super().__init__("; ".join(_located(d) for d in self.diagnostics))
+
+
+def _located(d: Diagnostic) -> str:
+    return f"{d.span.line}:{d.span.col}: {d.message}" if d.span.known else d.message
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> tuple[str, ...]:

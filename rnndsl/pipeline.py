@@ -1,20 +1,37 @@
-"""The front half as one call: text -> AST -> IR -> checked IR."""
+"""The front end as one call: text -> AST -> IR -> checked IR (plus the spec's train block).
+
+    parse (syntax/) -> lower (semantics/) -> check (checks/) -> prepare (passes/) -> backend (backends/)
+"""
 
 from __future__ import annotations
 
-from .check import Checked, check
-from .errors import Diagnostic, SpecError
-from .lower import lower
-from .parse import parse
+from dataclasses import dataclass
 
-__all__ = ["compile_text"]
+from .checks import Checked, check
+from .errors import Diagnostic, SpecError
+from .semantics import TrainBlock, lower
+from .syntax import parse
+
+__all__ = ["Analysed", "analyse", "compile_text", "diagnostics_of"]
+
+
+@dataclass(frozen=True, eq=False)
+class Analysed:
+    """A spec that passed every check, and the training settings it asks for."""
+
+    checked: Checked
+    train: TrainBlock
+
+
+def analyse(text: str) -> Analysed:
+    """Parse, lower and check spec text; raise SpecError with every diagnostic on failure."""
+    lowered = lower(parse(text))
+    return Analysed(check(lowered.program, lowered.diagnostics), lowered.train)
 
 
 def compile_text(text: str) -> Checked:
-    """Parse, lower and check spec text; raise SpecError with every diagnostic on failure."""
-    spec = parse(text)
-    program, diagnostics = lower(spec)
-    return check(program, diagnostics)
+    """Parse, lower and check spec text (the checked program only)."""
+    return analyse(text).checked
 
 
 def diagnostics_of(text: str) -> tuple[Diagnostic, ...]:

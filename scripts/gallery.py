@@ -11,9 +11,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rnndsl.emit_dot import emit_dot  # noqa: E402
+from rnndsl.backends.dot import emit_dot  # noqa: E402
 from rnndsl.pipeline import compile_text  # noqa: E402
-from rnndsl.render import render_bytes  # noqa: E402
+from rnndsl.backends.dot import render_bytes  # noqa: E402
 
 
 def main() -> None:

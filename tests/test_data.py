@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import MNIST_DIR
-from rnndsl.data import DataError, load_data, read_idx, synthetic
-from rnndsl.registry import DATASETS
+from rnndsl.training.data import DataError, load_data, read_idx, synthetic
+from rnndsl.catalogue import DATASETS
 
 
 @pytest.mark.skipif(not MNIST_DIR.exists(), reason="../shared/data/mnist is not beside the checkout")

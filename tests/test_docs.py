@@ -7,10 +7,10 @@ import re
 import pytest
 
 from conftest import ROOT
-from rnndsl.catalogue import catalogue_markdown
-from rnndsl.parse import KEYWORDS, parse
+from rnndsl.catalogue.markdown import catalogue_markdown
+from rnndsl.syntax.parser import KEYWORDS, parse
 from rnndsl.pipeline import compile_text
-from rnndsl.registry import KINDS
+from rnndsl.catalogue import KINDS
 
 LANGUAGE = (ROOT / "docs" / "language.md").read_text()
 BLOCKS = re.findall(r"```rnn\n(.*?)```", LANGUAGE, flags=re.S)
@@ -22,7 +22,7 @@ def test_every_rnn_block_in_the_language_reference_checks(block: str) -> None:
 
 
 def test_layer_table_is_generated_from_the_registry() -> None:
-    assert catalogue_markdown() in LANGUAGE, "regenerate with: python -m rnndsl.catalogue"
+    assert catalogue_markdown() in LANGUAGE, "regenerate with: python -m rnndsl.catalogue.markdown"
 
 
 def test_grammar_and_registry_agree() -> None:

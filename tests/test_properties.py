@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from conftest import ALL_SPECS
 from rnndsl.errors import SpecError
-from rnndsl.parse import parse
+from rnndsl.syntax.parser import parse
 from rnndsl.pipeline import compile_text
-from rnndsl.printer import unparse
+from rnndsl.syntax import unparse
 
 TOKENS = ["model", "data", "mnist", "steps", "4", "h", "x", "[t]", "[t-1]", "[t+1]", "[last]", "[0]", "=",
           "conv(", "dense(", "elu", "tanh", "gap", "image", "|", "+", "*", "(", ")", ",", "8", "3", "\n",

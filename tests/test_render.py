@@ -12,7 +12,7 @@ import pytest
 from conftest import ALL_SPECS, ROOT, spec_id
 from rnndsl import load
 from rnndsl.cli import main
-from rnndsl.emit_dot import EDGE_STYLE, emit_dot
+from rnndsl.backends.dot import EDGE_STYLE, emit_dot
 from rnndsl.pipeline import compile_text
 
 HAVE_DOT = shutil.which("dot") is not None

@@ -9,7 +9,7 @@ import pytest
 from conftest import ALL_SPECS, PATTERNS, ROOT, SPECS, spec_id
 from rnndsl.ir import INIT
 from rnndsl.pipeline import compile_text
-from rnndsl.report import ir_dump, summary
+from rnndsl.checks.report import ir_dump, summary
 
 SEED_NAMES = ["vanilla", "multistream", "concat", "internal_conv", "lag2",
               "dual", "zigzag", "mix", "nontwin", "twin"]

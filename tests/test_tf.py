@@ -13,13 +13,15 @@ tf = pytest.importorskip("tensorflow")
 import keras  # noqa: E402
 
 from conftest import ALL_SPECS, MNIST_DIR, ROOT, spec_id  # noqa: E402
-from rnndsl import tf_layers  # noqa: E402
+from rnndsl.backends.keras import layers as tf_layers  # noqa: E402
 from rnndsl.cli import main  # noqa: E402
-from rnndsl.data import synthetic  # noqa: E402
-from rnndsl.emit_tf import emit_tf  # noqa: E402
+from rnndsl.training.data import synthetic  # noqa: E402
+from rnndsl.backends.keras import build_models as emit_tf  # noqa: E402
 from rnndsl.pipeline import compile_text  # noqa: E402
-from rnndsl.registry import KINDS  # noqa: E402
-from rnndsl.train import Settings, fit  # noqa: E402
+from rnndsl.backends.keras.builders import BUILDERS  # noqa: E402
+from rnndsl.catalogue import DATASETS, KINDS  # noqa: E402
+from rnndsl.training.config import RunConfig  # noqa: E402
+from rnndsl.training.loop import fit  # noqa: E402
 
 pytestmark = pytest.mark.tf
 
@@ -31,8 +33,9 @@ def _grads(compiled, x, y):
     return loss, tape.gradient(loss, compiled.logits.trainable_weights)
 
 
-def test_every_registry_kind_has_a_builder() -> None:
-    assert sorted(k.tf for k in KINDS.values() if k.tf not in tf_layers.BUILDERS) == []
+def test_every_catalogue_kind_has_a_keras_builder() -> None:
+    assert sorted(k for k in KINDS if k not in BUILDERS) == []
+    assert sorted(k for k in BUILDERS if k not in KINDS) == []
 
 
 @pytest.mark.parametrize("path", ALL_SPECS, ids=[spec_id(p) for p in ALL_SPECS])
@@ -41,7 +44,7 @@ def test_spec_builds_counts_and_trains_one_step(path: Path) -> None:
     keras.utils.set_random_seed(0)
     compiled = emit_tf(checked)
     assert compiled.model.count_params() == checked.total_params
-    data = synthetic(checked.program.dataset, n_train=4, n_test=4)
+    data = synthetic(DATASETS[checked.program.data], n_train=4, n_test=4)
     x = tf.constant(data.x_train)
     loss, grads = _grads(compiled, x, tf.constant(data.y_train))
     assert np.isfinite(loss.numpy()).all()
@@ -50,7 +53,7 @@ def test_spec_builds_counts_and_trains_one_step(path: Path) -> None:
         assert float(tf.reduce_max(tf.abs(g))) > 0, f"zero gradient at {w.path}"
     opt = keras.optimizers.Adam(1e-3)
     opt.apply_gradients(zip(grads, compiled.logits.trainable_weights))
-    assert compiled.model(x, training=False).shape == (4, checked.program.dataset.classes)
+    assert compiled.model(x, training=False).shape == (4, DATASETS[checked.program.data].classes)
 
 
 def test_gradient_reaches_the_input_at_step_zero() -> None:
@@ -87,7 +90,7 @@ def test_a_shared_layer_appears_once_however_many_steps() -> None:
 def test_saved_model_loads_back_with_the_same_predictions(tmp_path: Path) -> None:
     checked = compile_text((ROOT / "specs" / "patterns" / "cells.rnn").read_text())
     compiled = emit_tf(checked)
-    x = synthetic(checked.program.dataset, n_train=3, n_test=1).x_train
+    x = synthetic(DATASETS[checked.program.data], n_train=3, n_test=1).x_train
     before = compiled.model.predict(x, verbose=0)
     compiled.model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras")
@@ -96,24 +99,24 @@ def test_saved_model_loads_back_with_the_same_predictions(tmp_path: Path) -> Non
 
 def test_same_seed_same_run() -> None:
     checked = compile_text((ROOT / "specs" / "lag2.rnn").read_text())
-    data = synthetic(checked.program.dataset, n_train=64, n_test=32, seed=3)
-    settings = Settings("adam", {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}, 16, 1, 7)
+    data = synthetic(DATASETS[checked.program.data], n_train=64, n_test=32, seed=3)
+    settings = RunConfig("adam", {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}, 16, 1, 7)
     runs = []
     for _ in range(2):
         keras.utils.set_random_seed(7)
-        runs.append(fit(emit_tf(checked), data, settings, verbose=0).rows[0])
+        runs.append(fit(emit_tf(checked), data, settings, progress=False).rows[0])
     assert (runs[0].train_loss, runs[0].test_loss) == (runs[1].train_loss, runs[1].test_loss)
 
 
 def test_ctrl_c_keeps_the_epochs_done() -> None:
     checked = compile_text((ROOT / "specs" / "vanilla.rnn").read_text())
-    data = synthetic(checked.program.dataset, n_train=32, n_test=16)
-    settings = Settings("adam", {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}, 16, 5, 0)
+    data = synthetic(DATASETS[checked.program.data], n_train=32, n_test=16)
+    settings = RunConfig("adam", {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}, 16, 5, 0)
 
     def stop_after_first(row) -> None:
         raise KeyboardInterrupt
 
-    result = fit(emit_tf(checked), data, settings, verbose=0, on_epoch=stop_after_first)
+    result = fit(emit_tf(checked), data, settings, progress=False, on_epoch=stop_after_first)
     assert result.interrupted and len(result.rows) == 1
 
 
@@ -157,6 +160,6 @@ out = concat(a[last], b[last]) | gap | dense(10) | softmax
     by_name = {w.path.split("/")[0] + "/" + w.name: w for w in plain.weights}
     for w in elided.weights:
         by_name[w.path.split("/")[0] + "/" + w.name].assign(w)
-    x = synthetic(compile_text(text).program.dataset, n_train=2, n_test=1).x_train
+    x = synthetic(DATASETS[compile_text(text).program.data], n_train=2, n_test=1).x_train
     np.testing.assert_allclose(elided(x), plain(x), rtol=1e-5, atol=1e-6)
     assert elided.count_params() + 2 * 28 * 28 * 4 == plain.count_params()

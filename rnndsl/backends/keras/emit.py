@@ -1,0 +1,201 @@
+"""Prepared IR -> keras.Model, built from the unrolled graph in a deterministic topological order.
+
+One Keras layer object per weight-sharing id (a named layer, or an inline layer of one
+equation), so weights are shared across steps exactly as the spec says and gradients
+flow back through time.  Layers without weights get one object per folded node, reused
+at every step.  A final softmax is split off so that training can use the numerically
+stable cross-entropy on logits; the saved model still ends with it.  Nodes the passes
+found to be all zeros are never computed (see passes/zero_state.py).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+from keras import layers
+
+from ...catalogue import KINDS
+from ...ir import INIT, Role, UNode, inputs_of, topological_order
+from ...passes import Prepared
+from . import layers as custom
+from .builders import build
+
+__all__ = ["KerasModels", "emit_keras", "build_models"]
+
+
+@dataclass(frozen=True, eq=False)
+class KerasModels:
+    """The Keras side of a spec: `model` gives the spec's output, `logits` the pre-softmax values."""
+
+    model: keras.Model
+    logits: keras.Model
+    ends_with_softmax: bool
+
+
+@dataclass(frozen=True)
+class _Const:
+    value: float
+
+
+@dataclass(frozen=True)
+class _Zero:
+    """A value known to be all zeros (never computed unless something needs the tensor)."""
+
+    shape: tuple[int, ...]
+
+
+class _Emitter:
+    def __init__(self, prep: Prepared):
+        self.prep = prep
+        self.c = prep.checked
+        self.p = prep.checked.program
+        self.objects: dict[str, layers.Layer] = {}  # weight id or folded node -> Keras layer
+        self.names: set[str] = set()
+        self.tensors: dict[UNode, Any] = {}
+        self.cell_state: dict[tuple[str, int], Any] = {}  # lstm: (stream, step) -> c
+
+    def keras_name(self, ident: str) -> str:
+        base = re.sub(r"[^A-Za-z0-9_]", "_", ident)
+        name, n = base, 1
+        while name in self.names:
+            n += 1
+            name = f"{base}_{n}"
+        self.names.add(name)
+        return name
+
+    def layer_for(self, node: UNode) -> layers.Layer:
+        a = self.p.node(node[0])
+        kind = KINDS[a.kind or ""]
+        if kind.uses_step:  # row: a different slice at every step
+            return custom.Row(int(node[1] or 0), name=self.keras_name(f"{a.name}_{node[1]}"))
+        key = a.layer or a.name
+        if key not in self.objects:
+            self.objects[key] = build(kind, a.params, self.keras_name(key), a.mode == "train")
+        return self.objects[key]
+
+    def materialize(self, value: Any) -> Any:
+        """A real tensor for a symbolic zero or a number (sized to the batch of the first input)."""
+        if isinstance(value, _Zero):
+            key = f"zeros{value.shape}"
+            if key not in self.objects:
+                self.objects[key] = custom.ZeroState(value.shape, name=self.keras_name("zeros"))
+            return self.objects[key](self.reference)
+        if isinstance(value, _Const):
+            key = f"const{value.value!r}"
+            if key not in self.objects:
+                self.objects[key] = custom.Constant(value.value, name=self.keras_name("const"))
+            return self.objects[key](self.reference)
+        return value
+
+    def inputs(self, node: UNode) -> list[Any]:
+        return [self.tensors[src] for _, src, _ in inputs_of(self.p, node)]
+
+    def init_state(self, name: str) -> Any:
+        key = f"{name}.init"
+        if key not in self.objects:
+            shape = self.c.shapes[name]
+            cls = custom.LearnedState if self.p.inits[name] == "learned" else custom.ZeroState
+            self.objects[key] = cls(shape, name=self.keras_name(f"{name}_init"))
+        return self.objects[key](self.reference)
+
+    def op(self, node: UNode) -> Any:
+        a = self.p.node(node[0])
+        kind = KINDS[a.kind or ""]
+        xs = self.inputs(node)
+        if kind.operator:
+            return self.elementwise(node, kind.name, [x if not isinstance(x, _Zero) else self.materialize(x)
+                                                      for x in xs])
+        layer = self.layer_for(node)
+        xs = [self.materialize(x) for x in xs]
+        if kind.is_cell:
+            return self.cell(node, layer, xs)
+        return layer(xs if kind.arity is None else xs[0])
+
+    def elementwise(self, node: UNode, op: str, xs: list[Any]) -> Any:
+        a = self.p.node(node[0])
+        consts = [x for x in xs if isinstance(x, _Const)]
+        if len(consts) == 2:  # the folding pass leaves only what it could not fold safely
+            xs = [self.materialize(xs[0]), xs[1]]
+            consts = consts[1:]
+        key = a.name
+        if key not in self.objects:
+            const = consts[0].value if consts else None
+            self.objects[key] = custom.Elementwise(op, const, bool(consts) and isinstance(xs[0], _Const),
+                                                   name=self.keras_name(key))
+        tensors = [x for x in xs if not isinstance(x, _Const)]
+        return self.objects[key](tensors if len(tensors) > 1 else tensors[0])
+
+    def cell(self, node: UNode, layer: layers.Layer, xs: list[Any]) -> Any:
+        a = self.p.node(node[0])
+        kind = KINDS[a.kind or ""]
+        if kind.states == 1:
+            return layer(xs)
+        stream, t = a.owner, int(node[1] or 0)
+        c_prev = self.cell_state.get((stream, t - 1))
+        if c_prev is None:
+            c_prev = self.materialize(_Zero(tuple(self.c.shapes[stream])))
+        h, c = layer([xs[0], xs[1], c_prev])
+        self.cell_state[(stream, t)] = c
+        return h
+
+    def run(self) -> KerasModels:
+        p = self.p
+        assert p.inputs and p.output is not None, "check() guarantees an input and an output"
+        inputs = {i.name: keras.Input(shape=i.shape, name=i.name) for i in p.inputs}
+        self.reference = next(iter(inputs.values()))
+        for node in topological_order(p):
+            name, t = node
+            a = p.node(name)
+            if node in self.prep.zero:
+                self.tensors[node] = _Zero(tuple(self.c.shapes[name]))
+            elif node in self.prep.forward:
+                self.tensors[node] = self.tensors[self.prep.forward[node]]
+            elif a.role is Role.INPUT:
+                self.tensors[node] = inputs[name]
+            elif a.role is Role.CONST:
+                self.tensors[node] = _Const(float(a.params["value"]))
+            elif t == INIT:
+                self.tensors[node] = self.init_state(name)
+            elif a.role in (Role.STREAM, Role.VALUE):
+                (src,) = [s for s, _ in p.unrolled.in_edges(node)]
+                self.tensors[node] = self.tensors[src]
+            else:
+                self.tensors[node] = self.op(node)
+        out_name = p.output.name
+        out = self.materialize(self.tensors[(out_name, None)])
+        root = self._root_op(out_name)
+        ends_with_softmax = root is not None and p.node(root).kind == "softmax"
+        logits = self.materialize(self.inputs((root, None))[0]) if ends_with_softmax else out
+        ins = list(inputs.values())
+        model_in = ins[0] if len(ins) == 1 else ins
+        model = keras.Model(model_in, out, name=self.keras_name(p.name))
+        logit_model = keras.Model(model_in, logits, name=self.keras_name(f"{p.name}_logits"))
+        return KerasModels(model, logit_model, ends_with_softmax)
+
+    def _root_op(self, value: str) -> str | None:
+        preds = list(self.p.folded.predecessors(value))
+        return preds[0] if len(preds) == 1 and self.p.node(preds[0]).role is Role.OP else None
+
+
+def emit_keras(prep: Prepared) -> KerasModels:
+    """Build the Keras models (output and logits, sharing every layer) for a prepared spec."""
+    # Keras maps a functional graph recursively, a few frames per layer of depth: a long
+    # unrolling (T in the hundreds) needs more than Python's default 1,000 frames.
+    needed = 20 * prep.program.unrolled.number_of_nodes() + 1000
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, needed))
+    try:
+        return _Emitter(prep).run()
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def build_models(checked) -> KerasModels:
+    """Run the passes over a checked program and build its Keras models (the usual way in)."""
+    from ...passes import prepare
+
+    return emit_keras(prepare(checked))

@@ -1,0 +1,305 @@
+"""The custom Keras layers the builders need, registered for `.keras` saving and loading."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers, ops
+
+from ...catalogue import Init
+
+__all__ = ["initializer", "ZeroState", "LearnedState", "Constant", "Elementwise", "Row", "Cell", "CUSTOM_OBJECTS"]
+
+_PKG = "rnndsl"
+
+
+def initializer(init: Init) -> keras.initializers.Initializer:
+    """The Keras initialiser for an rnndsl `init=` value."""
+    a = init.args
+    return {
+        "glorot": lambda: keras.initializers.GlorotUniform(),
+        "he": lambda: keras.initializers.HeNormal(),
+        "zeros": lambda: keras.initializers.Zeros(),
+        "ones": lambda: keras.initializers.Ones(),
+        "normal": lambda: keras.initializers.RandomNormal(0.0, a[0]),
+        "truncnormal": lambda: keras.initializers.TruncatedNormal(0.0, a[0]),
+        "uniform": lambda: keras.initializers.RandomUniform(-a[0], a[0]),
+    }[init.name]()
+
+
+# ---- custom layers ---------------------------------------------------------------------
+class _TrainOnly(layers.Layer):
+    """A random transform that may be train-only (`@train`): the identity when not training.
+
+    Subclasses define `transform(x)`.
+    """
+
+    def __init__(self, train_only: bool = False, **kw: Any):
+        super().__init__(**kw)
+        self.train_only = train_only
+        self.seed_gen = keras.random.SeedGenerator()
+
+    def call(self, x, training=None):
+        if self.train_only and not training:
+            return x
+        return self.transform(x)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "train_only": self.train_only}
+
+
+@keras.saving.register_keras_serializable(_PKG)
+class GaussianNoise(_TrainOnly):
+    def __init__(self, std: float, **kw: Any):
+        super().__init__(**kw)
+        self.std = std
+
+    def transform(self, x):
+        return x + self.std * keras.random.normal(ops.shape(x), seed=self.seed_gen)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "std": self.std}
+
+
+@keras.saving.register_keras_serializable(_PKG)
+class UniformNoise(_TrainOnly):
+    def __init__(self, scale: float, low: float, high: float, **kw: Any):
+        super().__init__(**kw)
+        self.scale, self.low, self.high = scale, low, high
+
+    def transform(self, x):
+        return x + self.scale * keras.random.uniform(ops.shape(x), self.low, self.high, seed=self.seed_gen)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "scale": self.scale, "low": self.low, "high": self.high}
+
+
+@keras.saving.register_keras_serializable(_PKG)
+class PoissonNoise(_TrainOnly):
+    def __init__(self, scale: float, lam: float, **kw: Any):
+        super().__init__(**kw)
+        self.scale, self.lam = scale, lam
+
+    def transform(self, x):
+        # Inverse-CDF sampling over k = 0..K-1 (K >= lam + 8 sqrt(lam) + 12, so the mass
+        # left out is below float precision): plain element-wise ops, so it also compiles
+        # under XLA, where tf.random.poisson does not.
+        K = int(self.lam + 8 * self.lam ** 0.5 + 12)
+        k = np.arange(K)
+        log_pmf = -self.lam + k * np.log(max(self.lam, 1e-30)) - np.array([math.lgamma(i + 1) for i in k])
+        cdf = ops.convert_to_tensor(np.cumsum(np.exp(log_pmf))[:-1].astype("float32"))
+        u = keras.random.uniform(ops.shape(x), seed=self.seed_gen)
+        noise = ops.sum(ops.cast(u[..., None] > cdf, x.dtype), axis=-1)
+        return x + self.scale * noise
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "scale": self.scale, "lam": self.lam}
+
+
+@keras.saving.register_keras_serializable(_PKG)
+class FlipLR(_TrainOnly):
+    def __init__(self, p: float, **kw: Any):
+        super().__init__(**kw)
+        self.p = p
+
+    def transform(self, x):
+        flipped = ops.flip(x, axis=2)
+        if self.p >= 1.0:
+            return flipped
+        pick = keras.random.uniform((ops.shape(x)[0], 1, 1, 1), seed=self.seed_gen) < self.p
+        return ops.where(pick, flipped, x)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "p": self.p}
+
+
+@keras.saving.register_keras_serializable(_PKG)
+class Blur(_TrainOnly):
+    """Separable Gaussian blur, radius 2, sigma ~ U(lo, hi) per example, applied with probability p."""
+
+    def __init__(self, sigma: tuple[float, float], p: float, **kw: Any):
+        super().__init__(**kw)
+        self.sigma, self.p = tuple(sigma), p
+
+    def transform(self, x):
+        n = ops.shape(x)[0]
+        lo, hi = self.sigma
+        sigma = keras.random.uniform((n, 1), lo, hi, seed=self.seed_gen) + 1e-6
+        d = ops.convert_to_tensor([-2.0, -1.0, 0.0, 1.0, 2.0])
+        w = ops.exp(-(d[None, :] ** 2) / (2.0 * sigma ** 2))
+        w = w / ops.sum(w, axis=1, keepdims=True)  # [n, 5]
+        pad = tf.pad(x, [[0, 0], [2, 2], [2, 2], [0, 0]], mode="SYMMETRIC")
+        h, wd = ops.shape(x)[1], ops.shape(x)[2]
+        rows = sum(w[:, i, None, None, None] * pad[:, 2:2 + h, i:i + wd, :] for i in range(5))
+        rows = tf.pad(rows, [[0, 0], [2, 2], [0, 0], [0, 0]], mode="SYMMETRIC")
+        out = sum(w[:, i, None, None, None] * rows[:, i:i + h, :, :] for i in range(5))
+        if self.p >= 1.0:
+            return out
+        pick = keras.random.uniform((n, 1, 1, 1), seed=self.seed_gen) < self.p
+        return ops.where(pick, out, x)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "sigma": list(self.sigma), "p": self.p}
+
+
+@keras.saving.register_keras_serializable(_PKG)
+class Standardize(layers.Layer):
+    """Per pixel and channel: (x - batch mean) / (batch std + eps), in training and at test."""
+
+    def __init__(self, eps: float = 1e-10, **kw: Any):
+        super().__init__(**kw)
+        self.eps = eps
+
+    def call(self, x):
+        mean = ops.mean(x, axis=0, keepdims=True)
+        std = ops.std(x, axis=0, keepdims=True)
+        return (x - mean) / (std + self.eps)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "eps": self.eps}
+
+
+@keras.saving.register_keras_serializable(_PKG)
+class Row(layers.Layer):
+    """Row `index` of each example (the step's slice in sequence models over image rows)."""
+
+    def __init__(self, index: int, **kw: Any):
+        super().__init__(**kw)
+        self.index = index
+
+    def call(self, x):
+        return x[:, self.index]
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "index": self.index}
+
+
+@keras.saving.register_keras_serializable(_PKG)
+class Elementwise(layers.Layer):
+    """a + b, a - b or a * b over tensors, where either side may be a fixed number."""
+
+    def __init__(self, op: str, const: float | None = None, const_left: bool = False, **kw: Any):
+        super().__init__(**kw)
+        self.op, self.const, self.const_left = op, const, const_left
+
+    def call(self, inputs):
+        xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if self.const is not None:
+            xs.insert(0 if self.const_left else 1, self.const)
+        a, b = xs
+        return a + b if self.op == "add" else a - b if self.op == "sub" else a * b
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "op": self.op, "const": self.const, "const_left": self.const_left}
+
+
+@keras.saving.register_keras_serializable(_PKG)
+class ZeroState(layers.Layer):
+    """The zero initial state of a stream, sized to the batch of `reference`."""
+
+    def __init__(self, state_shape: tuple[int, ...], **kw: Any):
+        super().__init__(**kw)
+        self.state_shape = tuple(state_shape)
+
+    def call(self, reference):
+        return ops.zeros((ops.shape(reference)[0], *self.state_shape), dtype=reference.dtype)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "state_shape": list(self.state_shape)}
+
+
+@keras.saving.register_keras_serializable(_PKG)
+class Constant(layers.Layer):
+    """A number as a tensor of one value per example (a per-sample scalar)."""
+
+    def __init__(self, value: float, **kw: Any):
+        super().__init__(**kw)
+        self.value = float(value)
+
+    def call(self, reference):
+        return ops.full((ops.shape(reference)[0],), self.value, dtype=reference.dtype)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "value": self.value}
+
+
+@keras.saving.register_keras_serializable(_PKG)
+class LearnedState(layers.Layer):
+    """A learned initial state (`init h = learned`), broadcast over the batch."""
+
+    def __init__(self, state_shape: tuple[int, ...], **kw: Any):
+        super().__init__(**kw)
+        self.state_shape = tuple(state_shape)
+        self.value = self.add_weight(name="value", shape=self.state_shape, initializer="zeros")
+
+    def call(self, reference):
+        return ops.broadcast_to(self.value[None], (ops.shape(reference)[0], *self.state_shape))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "state_shape": list(self.state_shape)}
+
+
+@keras.saving.register_keras_serializable(_PKG)
+class Cell(layers.Layer):
+    """rnn / gru / lstm cell, conv (rank-3 input, `same` padding) or dense (rank 1).
+
+    Called on [x, h] (or [x, h, c] for lstm); returns h (or [h, c]).  Weights: kernel,
+    recurrent_kernel and bias, gates stacked on the last axis, as counted by the registry.
+    """
+
+    GATES = {"rnn": 1, "gru": 3, "lstm": 4}  # the catalogue's `gates` (a saved model needs them without it)
+
+    def __init__(self, cell: str, units: int, kernel: int = 3, **kw: Any):
+        super().__init__(**kw)
+        self.cell, self.units, self.kernel_size = cell, units, kernel
+
+    def build(self, input_shape):
+        x_shape = input_shape[0]
+        self.conv = len(x_shape) == 4
+        g, u, k, cin = self.GATES[self.cell], self.units, self.kernel_size, x_shape[-1]
+        in_shape = (k, k, cin, g * u) if self.conv else (cin, g * u)
+        rec_shape = (k, k, u, g * u) if self.conv else (u, g * u)
+        self.kernel = self.add_weight(name="kernel", shape=in_shape, initializer="glorot_uniform")
+        self.recurrent_kernel = self.add_weight(name="recurrent_kernel", shape=rec_shape, initializer="orthogonal"
+                                                if not self.conv else "glorot_uniform")
+        self.bias = self.add_weight(name="bias", shape=(g * u,), initializer="zeros")
+
+    def _mix(self, x, w):
+        if self.conv:
+            return ops.conv(x, w, padding="same")
+        return ops.matmul(x, w)
+
+    def call(self, inputs):
+        x, h = inputs[0], inputs[1]
+        u = self.units
+        xw = self._mix(x, self.kernel) + self.bias
+        if self.cell == "rnn":
+            return ops.tanh(xw + self._mix(h, self.recurrent_kernel))
+        if self.cell == "gru":
+            zr = ops.sigmoid(xw[..., :2 * u] + self._mix(h, self.recurrent_kernel[..., :2 * u]))
+            z, r = zr[..., :u], zr[..., u:]
+            n = ops.tanh(xw[..., 2 * u:] + self._mix(r * h, self.recurrent_kernel[..., 2 * u:]))
+            return (1.0 - z) * n + z * h
+        c = inputs[2]
+        gates = xw + self._mix(h, self.recurrent_kernel)
+        i, f = ops.sigmoid(gates[..., :u]), ops.sigmoid(gates[..., u:2 * u])
+        g, o = ops.tanh(gates[..., 2 * u:3 * u]), ops.sigmoid(gates[..., 3 * u:])
+        c_new = f * c + i * g
+        return [o * ops.tanh(c_new), c_new]
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "cell": self.cell, "units": self.units, "kernel": self.kernel_size}
+
+
+CUSTOM_OBJECTS = {cls.__name__: cls for cls in (GaussianNoise, UniformNoise, PoissonNoise, FlipLR, Blur,
+                                                Standardize, Row, Elementwise, ZeroState, LearnedState, Constant, Cell)}
+
+
+def build(kind_name: str, params: Params, name: str, train_only: bool = False) -> layers.Layer:
+    """A Keras layer for one rnndsl layer kind."""
+    kind = KINDS[kind_name]
+    return BUILDERS[kind.tf](kind_name, params, name, train_only)

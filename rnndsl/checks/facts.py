@@ -1,0 +1,68 @@
+"""What the checks infer, passed from rule to rule, and the Checked program they produce."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+from ..catalogue import Shape
+from ..errors import Diagnostic
+from ..ir import EdgeKind, Program
+
+__all__ = ["LayerInfo", "Facts", "Rule", "Checked"]
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One weight-holding layer (shared by all its applications)."""
+
+    id: str
+    kind: str
+    label: str
+    uses: int
+    weights: tuple[tuple[str, Shape], ...]
+    params: int
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Facts the rules establish: shapes per folded node, layers, FLOPs, learned initial states."""
+
+    shapes: Mapping[str, Shape] = field(default_factory=dict)
+    layers: tuple[LayerInfo, ...] = ()
+    flops: Mapping[str, int] = field(default_factory=dict)  # folded op -> FLOPs per sample, all its steps
+    init_params: Mapping[str, int] = field(default_factory=dict)
+    stop: bool = False  # a rule found something that makes the later rules meaningless
+
+
+# A rule reads the program, the facts so far and the diagnostics so far; it returns new
+# facts and the diagnostics it found.  The tuple in checks/__init__.py runs them in order.
+Rule = Callable[[Program, Facts, tuple[Diagnostic, ...]], tuple[Facts, list[Diagnostic]]]
+
+
+@dataclass(frozen=True, eq=False)
+class Checked:
+    """A program that passed every check, with what the checks inferred."""
+
+    program: Program
+    shapes: Mapping[str, Shape]  # folded node -> shape of one sample
+    flops: Mapping[str, int]  # folded op -> FLOPs per sample over all its steps
+    layers: tuple[LayerInfo, ...]
+    init_params: Mapping[str, int]  # learned initial states
+    warnings: tuple[Diagnostic, ...]
+
+    @property
+    def total_params(self) -> int:
+        return sum(layer.params for layer in self.layers) + sum(self.init_params.values())
+
+    @property
+    def total_flops(self) -> int:
+        return sum(self.flops.values())
+
+    def edge_counts(self, graph: str = "folded") -> dict[str, int]:
+        """Edges by kind (feed, same, cross, lag-k, reversed) in the folded or unrolled graph."""
+        g = self.program.folded if graph == "folded" else self.program.unrolled
+        counts = {k.value: 0 for k in EdgeKind}
+        for *_, data in g.edges(data=True):
+            counts[data["attr"].kind.value] += 1
+        return counts

@@ -1,0 +1,78 @@
+"""Checked IR -> the text `rnndsl check` prints (and a stable IR dump for golden tests)."""
+
+from __future__ import annotations
+
+from ..catalogue import KINDS, fmt_shape
+from ..ir import EdgeKind, Role
+from ..ir.dump import dump_program, steps_text
+from .facts import Checked
+
+__all__ = ["summary", "ir_dump", "steps_text"]
+
+
+def _rows(c: Checked) -> list[tuple[str, str, str, str, str, str]]:
+    p = c.program
+    layer_params = {layer.id: layer.params for layer in c.layers}
+    flops_by_node = c.flops
+    seen: set[str] = set()
+    rows = []
+    for name in sorted(p.folded.nodes, key=lambda n: _grouped(c, n)):
+        a = p.node(name)
+        if a.role is Role.CONST:
+            continue
+        shape = fmt_shape(c.shapes[name]) if name in c.shapes else "?"
+        if a.role is Role.OP:
+            kind = KINDS[a.kind or ""]
+            what = kind.describe(a.params) + (" @train" if a.mode == "train" else "")
+            if a.layer is None:
+                params = "-"
+            elif a.layer in seen:
+                params = f"shared {a.layer}"
+            else:
+                seen.add(a.layer)
+                params = f"{layer_params.get(a.layer, 0):,}"
+            rows.append(("  " + name, what, shape, steps_text(a.steps), params, f"{flops_by_node.get(name, 0):,}"))
+        else:
+            init = p.inits.get(name)
+            what = a.role.value + (f", init {init}" if a.role is Role.STREAM and init != "zeros" else "")
+            params = f"{c.init_params[name]:,}" if name in c.init_params else "-"
+            rows.append((name, what, shape, steps_text(a.steps), params, "-"))
+    return rows
+
+
+def _grouped(c: Checked, name: str) -> tuple[int, int, int]:
+    """Each value or stream, followed by the layers of its definition."""
+    p = c.program
+    owner = p.node(name).owner
+    return (p.order(owner), 0 if name == owner else 1, p.order(name))
+
+
+def summary(c: Checked) -> str:
+    """The report `rnndsl check` prints for one spec."""
+    p = c.program
+    lines = [f"{p.name}: {p.title}"]
+    if p.about:
+        lines.append(f"  {p.about}")
+    ins = ", ".join(f"{i.name} {fmt_shape(i.shape)}" for i in p.inputs) or "none"
+    outs = ", ".join(f"{o.name}: {o.target.value}" + (f" of {o.classes}" if o.classes else "") for o in p.outputs)
+    lines.append(f"  data {p.data or '?'}: inputs {ins}; outputs {outs or 'none'}; steps {p.steps}")
+    lines.append(f"  streams: {', '.join(p.streams) or 'none'}")
+    for graph in ("folded", "unrolled"):
+        counts = c.edge_counts(graph)
+        lines.append(f"  edges ({graph}): " + ", ".join(f"{k.value} {counts[k.value]}" for k in EdgeKind))
+    rows = [("name", "kind", "shape", "steps", "params", "FLOPs/sample"), *_rows(c)]
+    widths = [max(len(r[i]) for r in rows) for i in range(6)]
+    lines.append("")
+    for i, r in enumerate(rows):
+        cells = [r[j].ljust(widths[j]) if j < 4 else r[j].rjust(widths[j]) for j in range(6)]
+        lines.append("  " + "  ".join(cells).rstrip())
+        if i == 0:
+            lines.append("  " + "  ".join("-" * w for w in widths))
+    lines.append("")
+    lines.append(f"  total: {c.total_params:,} parameters, {c.total_flops:,} FLOPs per sample")
+    return "\n".join(lines)
+
+
+def ir_dump(c: Checked) -> str:
+    """A stable text form of the checked IR (nodes, edges, shapes, totals) for golden files."""
+    return dump_program(c.program, c.shapes, c.total_params, c.total_flops)

@@ -1,0 +1,59 @@
+"""The command line.  The only package that reads files, prints and chooses exit codes.
+
+Exit codes: 0 ok, 1 a spec error (diagnostics printed), 2 bad usage or unreadable input or
+output, 3 an internal error (a bug in rnndsl: please report it), 130 interrupted.
+`check` and `render` never import TensorFlow; `compile` imports it only when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from typing import Sequence
+
+from ..errors import SpecError
+from . import check, compile, render
+from .common import UsageError
+
+__all__ = ["main", "build_parser", "UsageError"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    ap = argparse.ArgumentParser(prog="rnndsl", description="Check, draw and compile recurrent wiring specs (.rnn).")
+    ap.add_argument("--version", action="version", version=f"rnndsl {__version__}")
+    ap.add_argument("--traceback", action="store_true", help="on an internal error, print the Python traceback")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    check.add_parser(sub)
+    render.add_parser(sub)
+    compile.add_parser(sub)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `rnndsl` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UsageError as err:
+        print(f"rnndsl: error: {err}", file=sys.stderr)
+        return 2
+    except SpecError:
+        return 1
+    except KeyboardInterrupt:
+        print("rnndsl: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # a bug in rnndsl: say so plainly, exit 3 (1 is for spec errors)
+        if args.traceback:
+            traceback.print_exc()
+        print(f"rnndsl: internal error: {type(err).__name__}: {err}\n"
+              f"  this is a bug in rnndsl; rerun with --traceback for details and please report it",
+              file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

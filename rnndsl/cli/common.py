@@ -1,0 +1,99 @@
+"""What every sub-command shares: reading a spec safely, printing its diagnostics, usage errors."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import tempfile
+from pathlib import Path
+
+from ..errors import SpecError, render_all
+from ..limits import MAX_SPEC_BYTES
+from ..pipeline import Analysed, analyse
+
+__all__ = ["UsageError", "read_spec", "load", "check_output_path", "write_atomic"]
+
+
+class UsageError(Exception):
+    """Bad usage or unreadable input: exit 2."""
+
+
+def read_spec(path: str) -> str:
+    """Read a spec file: a regular file of at most MAX_SPEC_BYTES in UTF-8 (never a FIFO or a device)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a directory, not a spec file") from None
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read: {err.strerror or err}") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise UsageError(f"{path}: is a directory, not a spec file")
+        if not stat.S_ISREG(st.st_mode):
+            raise UsageError(f"{path}: not a regular file (a device, pipe or socket cannot be a spec)")
+        if st.st_size > MAX_SPEC_BYTES:
+            raise UsageError(f"{path}: {st.st_size:,} bytes; a spec may have at most {MAX_SPEC_BYTES:,}")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(MAX_SPEC_BYTES + 1)
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read: {err.strerror or err}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_SPEC_BYTES:
+        raise UsageError(f"{path}: more than {MAX_SPEC_BYTES:,} bytes; a spec may have at most {MAX_SPEC_BYTES:,}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise UsageError(f"{path}:{line}: not UTF-8 text (byte {err.start})") from None
+
+
+def load(path: str) -> tuple[Analysed, str]:
+    """Read and check one spec; print its diagnostics; raise SpecError when it fails."""
+    text = read_spec(path)
+    try:
+        analysed = analyse(text)
+    except SpecError as err:
+        print(render_all(err.diagnostics, text, path), file=sys.stderr)
+        raise
+    if analysed.checked.warnings:
+        print(render_all(analysed.checked.warnings, text, path), file=sys.stderr)
+    return analysed, text
+
+
+def check_output_path(out: str, protect: tuple[str, ...] = ()) -> Path:
+    """Fail early (exit 2) for an output file that cannot be written, or that would replace an input."""
+    path = Path(out)
+    if path.is_dir():
+        raise UsageError(f"{out}: is a directory; name a file")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"{out}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"{out}: the folder {parent} is not writable")
+    for other in protect:
+        try:
+            if path.exists() and os.path.samefile(path, other):
+                raise UsageError(f"{out}: is the input {other}; refusing to overwrite it")
+        except OSError:
+            continue
+    return path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename: a failure never leaves half a file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError as err:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise UsageError(f"{path}: cannot write: {err.strerror or err}") from None

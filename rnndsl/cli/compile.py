@@ -1,0 +1,178 @@
+"""`rnndsl compile SPEC [--train] ...`: build the Keras model, optionally train it, write a run folder."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from ..syntax import ast as A
+from ..syntax import parse, unparse
+from ..training.config import ConfigError, RunConfig, run_config
+from .common import UsageError, load, write_atomic
+
+__all__ = ["add_parser"]
+
+
+def _int_between(lo: int, hi: int | None = None):
+    """An argparse type: a whole number in lo..hi (a clear message, exit 2, otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+        if n < lo or (hi is not None and n > hi):
+            raise argparse.ArgumentTypeError(f"must be at least {lo}, got {n}" if hi is None
+                                             else f"must be between {lo} and {hi}, got {n}")
+        return n
+
+    return parse
+
+
+_positive = _int_between(1)
+_seed = _int_between(0, 2**31 - 1)
+
+
+def _rate(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if not math.isfinite(x) or x <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return x
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the compile sub-command."""
+    p = sub.add_parser("compile", help="build the TensorFlow model; with --train, train it and save a run folder")
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("--train", action="store_true", help="train (defaults from the spec's train block)")
+    p.add_argument("--epochs", type=_positive, help="override the spec's epochs")
+    p.add_argument("--batch-size", type=_positive, help="override the spec's batch size")
+    p.add_argument("--lr", type=_rate, help="override the optimizer's learning rate")
+    p.add_argument("--data", choices=("mnist", "cifar10", "synthetic"),
+                   help="dataset (default: the spec's `data` line); synthetic is embedded and needs no network")
+    p.add_argument("--data-dir", metavar="DIR", help="read the dataset's standard files from DIR")
+    p.add_argument("--limit", type=_positive, metavar="N", help="train on the first N training examples")
+    p.add_argument("--seed", type=_seed, help="random seed (default: the spec's, else 0)")
+    p.add_argument("--xla", action="store_true", help="compile the training step with XLA (jit_compile)")
+    p.add_argument("--deterministic", action="store_true",
+                   help="ask TensorFlow for deterministic kernels (slower on GPU; CPU runs are repeatable anyway)")
+    p.add_argument("--out", metavar="DIR", help="run folder, new or empty (default runs/<spec>-<time>/)")
+    p.add_argument("--no-summary", action="store_true", help="do not print the Keras model summary")
+    p.set_defaults(func=cmd_compile)
+
+
+def _resolved_spec(text: str, cfg: RunConfig) -> str:
+    """The spec in canonical form, its train block replaced by the settings actually used."""
+    spec = parse(text)
+    body = unparse(A.Spec(tuple(s for s in spec.statements if not isinstance(s, A.Train))))
+    opt = ", ".join(f"{k}={v:g}" for k, v in cfg.optimizer_params.items())
+    return body + (f"train {{ optimizer {cfg.optimizer}({opt})  batch {cfg.batch}  "
+                   f"epochs {cfg.epochs}  seed {cfg.seed} }}\n")
+
+
+def _run_folder(args: argparse.Namespace, name: str) -> Path:
+    """The run folder, checked before any work: never an existing file or a folder with files in it."""
+    out = Path(args.out) if args.out else Path("runs") / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: is an existing file; name a new or empty folder")
+    if out.is_dir() and any(out.iterdir()):
+        raise UsageError(f"--out {out}: the folder already holds files; name a new or empty folder "
+                         f"(a run folder is never overwritten)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"--out {out}: cannot create the folder: {err.strerror or err}") from None
+    if not os.access(out, os.W_OK):
+        raise UsageError(f"--out {out}: the folder is not writable")
+    return out
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    analysed, text = load(args.spec)  # fails before TensorFlow is imported
+    checked = analysed.checked
+    program = checked.program
+    try:
+        cfg = run_config(analysed.train, lr=args.lr, batch=args.batch_size, epochs=args.epochs, seed=args.seed,
+                         xla=args.xla)
+    except ConfigError as err:
+        raise UsageError(str(err)) from None
+    if args.train and program.data is None:
+        raise UsageError("the spec names no dataset to train on")
+    out = _run_folder(args, program.name)
+
+    print(f"rnndsl: {program.name}: {checked.total_params:,} parameters; importing TensorFlow ...", flush=True)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    from ..backends.keras import emit_keras
+    from ..catalogue import DATASETS
+    from ..passes import prepare
+    from ..training.data import DataError, load_data
+    from ..training.loop import fit
+    from ..training.run_folder import device_description, write_run
+
+    data = None
+    if args.train:  # the data is checked before the model is built, so a bad file costs nothing
+        try:
+            data = load_data(args.data or program.data, DATASETS[program.data], args.data_dir, args.limit, cfg.seed)
+        except DataError as err:
+            raise UsageError(str(err)) from None
+    keras.utils.set_random_seed(cfg.seed)
+    if args.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    started = time.perf_counter()
+    models = emit_keras(prepare(checked))
+    build_s = time.perf_counter() - started
+    n_keras = models.model.count_params()
+    if not args.no_summary:
+        models.model.summary(line_length=110, print_fn=lambda s, **kw: print(s))
+    print(f"rnndsl: built in {build_s:.2f} s on {device_description()}; Keras counts {n_keras:,} parameters, "
+          f"rnndsl check counts {checked.total_params:,}")
+    if n_keras != checked.total_params:  # a backend defect, not a user error
+        raise RuntimeError(f"the two parameter counts differ: Keras {n_keras:,}, check {checked.total_params:,}")
+
+    result = None
+    if data is not None:
+        print(f"rnndsl: data: {data.describe()}")
+        print(f"rnndsl: training {cfg.epochs} epoch(s), batch {cfg.batch}, {cfg.optimizer} lr {cfg.lr:g}, "
+              f"seed {cfg.seed}, xla {'on' if cfg.xla else 'off'}", flush=True)
+
+        def report(row) -> None:
+            print(f"rnndsl: epoch {row.epoch}/{cfg.epochs}: train loss {row.train_loss:.4f} acc "
+                  f"{row.train_acc:.4f} | test loss {row.test_loss:.4f} acc {row.test_acc:.4f} | "
+                  f"{row.seconds:.1f} s", flush=True)
+
+        result = fit(models, data, cfg, on_epoch=report)
+        if result.interrupted:
+            print(f"\nrnndsl: interrupted after {len(result.rows)} epoch(s); saving what was done", file=sys.stderr)
+    write_run(out, checked, models, text, _resolved_spec(text, cfg), data, cfg, result,
+              {"build_seconds": round(build_s, 3), "command": " ".join(sys.argv)})
+    _write_diagram(checked, out)
+    if result is not None and result.rows:
+        last = result.rows[-1]
+        print(f"rnndsl: final test accuracy {last.test_acc:.4f} (loss {last.test_loss:.4f}) after "
+              f"{last.epoch} epoch(s); run folder {out}")
+    else:
+        print(f"rnndsl: model saved; run folder {out}")
+    return 130 if result is not None and result.interrupted else 0
+
+
+def _write_diagram(checked, out: Path) -> None:
+    """The unrolled diagram beside the model (DOT always; SVG when Graphviz is installed)."""
+    from ..backends.dot import RenderError, emit_dot, render_bytes
+
+    dot = emit_dot(checked, view="unrolled")
+    write_atomic(out / "diagram.dot", dot.encode("utf-8"))
+    try:
+        write_atomic(out / "diagram.svg", render_bytes(dot, "svg"))
+    except RenderError as err:
+        print(f"rnndsl: note: {err}; wrote diagram.dot only", file=sys.stderr)

@@ -1,0 +1,168 @@
+"""The IR types: a folded networkx MultiDiGraph over named values and an unrolled DiGraph over (node, t).
+
+Every node and edge carries exactly one attribute, `attr`, holding a frozen dataclass:
+a typo in a field name is an AttributeError, never a silent new key.  Closed sets (roles,
+edge kinds, target kinds) are enums.  In Keras' terms a folded op node is an *operation*
+(one set of weights, `layer`), an unrolled `(op, t)` node one *call* of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Mapping
+
+import networkx as nx
+
+from ..catalogue import Params, Shape
+from ..errors import Span
+
+__all__ = [
+    "INIT", "UNode", "Role", "EdgeKind", "TargetKind", "NodeAttr", "EdgeAttr", "InputDecl", "OutputDecl",
+    "Program", "node_attr", "edge_kind",
+]
+
+INIT = -1  # the step index of a stream's initial state in the unrolled graph
+UNode = tuple[str, "int | None"]  # (folded node, step); step None for untimed values
+
+
+class Role(str, Enum):
+    INPUT = "input"  # a declared input (a whole example, such as an image)
+    VALUE = "value"  # a named untimed value `o = ...`
+    STREAM = "stream"  # a value per step `h[t] = ...`
+    CONST = "const"  # a number
+    OP = "op"  # one layer application
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class EdgeKind(str, Enum):
+    """How a read relates reader and source in time, derived from the lag (never declared)."""
+
+    FEED = "feed"  # same step, or an untimed value
+    SAME = "same"  # a stream reads its own previous step
+    CROSS = "cross"  # a stream reads another stream's previous step
+    LAG_K = "lag-k"  # t - k, k >= 2
+    REVERSED = "reversed"  # a later step, t + k
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class TargetKind(str, Enum):
+    """What an output is trained against."""
+
+    CLASS = "class"  # one class per example (softmax cross-entropy)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class NodeAttr:
+    """A folded node: an input, a named value, a stream, a constant or a layer application (op)."""
+
+    name: str
+    role: Role
+    owner: str  # the value or stream whose definition holds this node
+    kind: str | None = None  # layer kind of an op
+    params: Params = field(default_factory=Params)
+    layer: str | None = None  # weight-sharing id (None: the op has no weights)
+    steps: tuple[int, ...] | None = None  # steps where it exists; None: untimed
+    mode: str | None = None  # "train": applied only while training
+    span: Span = field(default_factory=Span.unknown, compare=False)
+
+    @property
+    def timed(self) -> bool:
+        return self.steps is not None
+
+
+@dataclass(frozen=True)
+class EdgeAttr:
+    """A read of `src` by `dst` on input `port`: at t - lag, at the absolute step `at`, or untimed."""
+
+    port: int
+    kind: EdgeKind
+    lag: int | None = None
+    at: int | None = None
+    steps: tuple[int, ...] | None = None  # dst steps where the edge is live (None: all)
+    span: Span = field(default_factory=Span.unknown, compare=False)
+
+    @property
+    def label(self) -> str:
+        if self.at is not None:
+            return f"[{self.at}]"
+        if self.lag is None or self.lag == 0:
+            return ""
+        return f"t-{self.lag}" if self.lag > 0 else f"t+{-self.lag}"
+
+
+@dataclass(frozen=True)
+class InputDecl:
+    """A named input of the program: one value per example, of `shape`."""
+
+    name: str
+    shape: Shape
+    span: Span = field(default_factory=Span.unknown, compare=False)
+
+
+@dataclass(frozen=True)
+class OutputDecl:
+    """A named output and the target it is trained against."""
+
+    name: str
+    target: TargetKind
+    classes: int | None = None
+    span: Span = field(default_factory=Span.unknown, compare=False)
+
+
+@dataclass(frozen=True, eq=False)
+class Program:
+    """The lowered spec.  Built once by `lower`; later stages only read it (passes build new ones)."""
+
+    name: str
+    title: str
+    about: str
+    data: str | None  # the built-in dataset the spec names (the default data source)
+    steps: int
+    folded: nx.MultiDiGraph
+    unrolled: nx.DiGraph
+    inputs: tuple[InputDecl, ...]
+    outputs: tuple[OutputDecl, ...]
+    streams: tuple[str, ...]
+    values: tuple[str, ...]
+    inits: Mapping[str, str]
+    layers: Mapping[str, str]  # weight-sharing id -> layer kind
+    named_layers: tuple[str, ...]
+
+    def node(self, name: str) -> NodeAttr:
+        return self.folded.nodes[name]["attr"]
+
+    def order(self, name: str) -> int:
+        """Declaration order of a folded node (for deterministic iteration)."""
+        return self.folded.nodes[name]["order"]
+
+    def input(self, name: str) -> InputDecl | None:
+        return next((i for i in self.inputs if i.name == name), None)
+
+    @property
+    def output(self) -> OutputDecl | None:
+        """The first output (every spec today has one)."""
+        return self.outputs[0] if self.outputs else None
+
+
+def node_attr(graph: nx.Graph, name: object) -> NodeAttr:
+    """The NodeAttr of a folded or unrolled node."""
+    return graph.nodes[name]["attr"]
+
+
+def edge_kind(src_is_stream: bool, same_owner: bool, lag: int | None) -> EdgeKind:
+    """Classify a read: feed (same step or untimed), same, cross, lag-k (|lag| >= 2), reversed (a later step)."""
+    if not src_is_stream or lag is None or lag == 0:
+        return EdgeKind.FEED
+    if lag < 0:
+        return EdgeKind.REVERSED
+    if lag >= 2:
+        return EdgeKind.LAG_K
+    return EdgeKind.SAME if same_owner else EdgeKind.CROSS

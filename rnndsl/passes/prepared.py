@@ -1,0 +1,32 @@
+"""What the passes hand to a backend: the checked program and the facts the passes established."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+from ..checks import Checked
+from ..ir import UNode
+
+__all__ = ["Prepared", "Pass"]
+
+
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """A checked program ready for a backend.
+
+    `zero`: unrolled nodes known to be all zeros (a zero initial state and what follows
+    from it), which a backend never computes.  `forward`: unrolled nodes equal to one of
+    their inputs (`x + 0` is x).
+    """
+
+    checked: Checked
+    zero: frozenset[UNode] = frozenset()
+    forward: Mapping[UNode, UNode] = field(default_factory=dict)
+
+    @property
+    def program(self):
+        return self.checked.program
+
+
+Pass = Callable[[Prepared], Prepared]

@@ -1,0 +1,262 @@
+"""Expressions -> nodes and edges of the folded graph, dispatched by AST class (`visit_<Class>`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from ..catalogue import BY_OPERATOR, KINDS, Params
+from ..errors import Diagnostic, Span, did_you_mean
+from ..ir import EdgeAttr, NodeAttr, Role, edge_kind
+from ..limits import MAX_LAG
+from ..syntax import ast as A
+from .layers import ChainStage, check_mode, unknown_layer
+from .params import resolve_params
+from .symbols import Symbols
+
+__all__ = ["Read", "Ctx", "GraphBuilder"]
+
+
+@dataclass(frozen=True)
+class Read:
+    """How a consumer reads a lowered sub-expression: its node, at t - lag or at step `at`."""
+
+    node: str
+    lag: int | None = None
+    at: int | None = None
+    span: Span = field(default_factory=Span.unknown)
+
+
+@dataclass
+class Ctx:
+    """Where an expression is lowered: its owner, the equation's steps (None: untimed), root or not."""
+
+    owner: str
+    steps: tuple[int, ...] | None
+    is_root: bool = False
+
+
+def _signed(n: int) -> str:
+    return "" if n == 0 else (f"+{n}" if n > 0 else str(n))
+
+
+def _index_text(idx: A.Index) -> str:
+    if isinstance(idx, A.Abs):
+        return str(idx.step)
+    return "last" + (str(idx.offset) if idx.offset else "")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+class GraphBuilder:
+    """Builds the folded graph; never raises on a user mistake (diagnostics collect in `diags`)."""
+
+    def __init__(self, sym: Symbols, chains: dict[str, tuple[ChainStage, ...]]):
+        self.sym = sym
+        self.chains = chains
+        self.diags: list[Diagnostic] = []
+        self.g = nx.MultiDiGraph()
+        self.counter: dict[str, int] = {}
+        self.layer_kinds: dict[str, str] = {}
+
+    # ---- graph helpers -------------------------------------------------------------------------
+    def error(self, code: str, message: str, span: Span, notes=()) -> None:
+        self.diags.append(Diagnostic(code, message, span, tuple(notes)))
+
+    def add_node(self, attr: NodeAttr) -> str:
+        self.g.add_node(attr.name, attr=attr, order=len(self.g))
+        return attr.name
+
+    def fresh(self, owner: str, base: str) -> str:
+        key = f"{owner}.{base}"
+        n = self.counter.get(key, 0) + 1
+        self.counter[key] = n
+        return key if n == 1 else f"{key}{n}"
+
+    def connect(self, read: Read, dst: str, port: int, steps: tuple[int, ...] | None = None) -> None:
+        if read.node not in self.g:
+            return  # an unknown name: already reported
+        src = self.g.nodes[read.node]["attr"]
+        dst_attr = self.g.nodes[dst]["attr"]
+        kind = edge_kind(src.role is Role.STREAM, src.name == dst_attr.owner, read.lag)
+        self.g.add_edge(read.node, dst, key=port, attr=EdgeAttr(port, kind, read.lag, read.at, steps, read.span))
+
+    # ---- expressions -----------------------------------------------------------------------------
+    def expr(self, e: A.Expr, ctx: Ctx) -> Read | None:
+        """Lower one expression; return how to read its value (None after an error)."""
+        return getattr(self, f"visit_{type(e).__name__}")(e, ctx)
+
+    def _sub(self, e: A.Expr, ctx: Ctx) -> Read | None:
+        """Lower a sub-expression (never the root of an equation)."""
+        return self.expr(e, Ctx(ctx.owner, ctx.steps, False))
+
+    def visit_Name(self, e: A.Name, ctx: Ctx) -> Read | None:
+        sym = self.sym
+        if e.id in sym.stream_defs:
+            hint = "t" if ctx.steps is not None else "last"
+            self.error("bad-index", f"'{e.id}' is a stream; say which step to read, e.g. {e.id}[{hint}]", e.span)
+            return None
+        if e.id in sym.value_defs or e.id in sym.input_names:
+            return Read(e.id, span=e.span)
+        if e.id in sym.layer_defs or e.id in KINDS:
+            self.error("bad-arity", f"'{e.id}' is a layer, not a value; apply it: {e.id}(x) or x | {e.id}", e.span)
+            return None
+        known = [*sym.input_names, *sym.value_defs, *sym.stream_defs]
+        self.error("unknown-name", f"unknown name '{e.id}'", e.span, did_you_mean(e.id, known))
+        return None
+
+    def visit_Ref(self, e: A.Ref, ctx: Ctx) -> Read | None:
+        sym = self.sym
+        if e.id not in sym.stream_defs:
+            if e.id in sym.value_defs or e.id in sym.input_names:
+                self.error("bad-index", f"'{e.id}' is not a stream (it has one value for all steps); "
+                           f"read it without an index: {e.id}", e.span)
+            else:
+                self.error("unknown-name", f"unknown stream '{e.id}'", e.span, did_you_mean(e.id, sym.stream_defs))
+            return None
+        idx = e.index
+        offset = idx.offset if isinstance(idx, (A.Rel, A.Last)) else 0
+        if abs(offset) > MAX_LAG:
+            self.error("out-of-range", f"`{e.id}[...]` reads {abs(offset):,} steps away; the limit is {MAX_LAG:,}",
+                       e.span, ["rnndsl's limit on lags (docs/language.md, Limits)"])
+            return None
+        if isinstance(idx, A.Rel):
+            if ctx.steps is None:
+                self.error("bad-index", f"`{e.id}[t{_signed(idx.offset)}]` outside a stream equation: `t` is only "
+                           f"defined in `x[t] = ...`; read a fixed step such as {e.id}[last]", e.span)
+                return None
+            return Read(e.id, lag=-idx.offset, span=e.span)
+        if not self.sym.steps_ok:
+            return None  # the steps line is reported; a fixed step cannot be checked
+        T = self.sym.steps
+        step = idx.step if isinstance(idx, A.Abs) else T - 1 + idx.offset
+        if not 0 <= step < max(T, 1):
+            self.error("out-of-range", f"`{e.id}[{_index_text(idx)}]` reads step {step}, but steps run 0..{T - 1}",
+                       e.span)
+            return None
+        return Read(e.id, at=step, span=e.span)
+
+    def visit_Num(self, e: A.Num, ctx: Ctx) -> Read | None:
+        name = self.fresh(ctx.owner, "const")
+        self.add_node(NodeAttr(name, Role.CONST, ctx.owner, params=Params((("value", float(e.value)),)), span=e.span))
+        return Read(name, span=e.span)
+
+    def visit_BinOp(self, e: A.BinOp, ctx: Ctx) -> Read | None:
+        inputs = [self._sub(e.left, ctx), self._sub(e.right, ctx)]
+        return self.op(BY_OPERATOR[e.op].name, Params(), inputs, ctx, e.span, layer=None)
+
+    def visit_Pipe(self, e: A.Pipe, ctx: Ctx) -> Read | None:
+        return self.stage(e.stage, self._sub(e.value, ctx), ctx)
+
+    def visit_Call(self, e: A.Call, ctx: Ctx) -> Read | None:
+        sym = self.sym
+        kwargs = [a for a in e.args if isinstance(a, A.Kwarg)]
+        positional = [a for a in e.args if not isinstance(a, A.Kwarg)]
+        if e.func in sym.layer_defs:
+            extra = positional[1:] + kwargs
+            if len(positional) != 1 or kwargs:
+                self.error("bad-arity", f"layer '{e.func}' takes one input and no parameters "
+                           f"(they are fixed where it is defined)", (extra[0] if extra else e).span)
+            value = self._sub(positional[0], ctx) if positional else None
+            return self.apply_named(e.func, value, ctx, e.span)
+        kind = KINDS.get(e.func)
+        if kind is None:
+            self.diags.append(unknown_layer(sym, e.func, e.span))
+            for a in positional:  # still lower the arguments, to report their errors too
+                if not isinstance(a, A.Num):
+                    self._sub(a, ctx)
+            return None
+        if kind.arity is None:
+            tensors, params = positional, []
+        else:
+            tensors, params = positional[:kind.arity], positional[kind.arity:]
+        literal = [p for p in tensors if isinstance(p, A.Num)] if kind.arity is None else []
+        if len(tensors) < kind.min_inputs or literal:
+            self.error("bad-arity", f"{e.func} takes {'two or more inputs' if kind.arity is None else _count(kind.arity, 'input')} "
+                       f"first, got {len(tensors)}", e.span,
+                       [f"write {e.func}(x, ...) or x | {e.func}(...)"] if kind.arity == 1 else [])
+        for p in params:
+            if not isinstance(p, (A.Num, A.Name)):
+                self.error("bad-param", f"{e.func}: parameters must be numbers or words, not tensor expressions",
+                           getattr(p, "span", e.span))
+        params = [p for p in params if isinstance(p, (A.Num, A.Name))]
+        inputs = [self._sub(t, ctx) for t in tensors]
+        resolved, diags = resolve_params(e.func, kind.params, params, kwargs, sym.defaults, e.span)
+        self.diags.extend(diags)
+        if diags:
+            return None  # reported; what reads this gets an unknown shape, not a second error
+        return self.op(e.func, resolved, inputs, ctx, e.span, layer="inline")
+
+    # ---- stages, named layers, ops -----------------------------------------------------------------
+    def stage(self, st: A.Stage, value: Read | None, ctx: Ctx) -> Read | None:
+        sym = self.sym
+        if st.func in sym.layer_defs:
+            if st.args:
+                self.error("bad-arity", f"layer '{st.func}' takes no parameters where it is used", st.span)
+            return self.apply_named(st.func, value, ctx, st.span, st.mode)
+        kind = KINDS.get(st.func)
+        if kind is None:
+            self.diags.append(unknown_layer(sym, st.func, st.span))
+            return None
+        if kind.arity != 1:
+            self.error("bad-arity", f"{st.func} combines several inputs; write {st.func}(a, b) rather than a pipe",
+                       st.span)
+            return None
+        positional = [a for a in st.args if not isinstance(a, A.Kwarg)]
+        kwargs = [a for a in st.args if isinstance(a, A.Kwarg)]
+        for p in positional:
+            if not isinstance(p, (A.Num, A.Name)):
+                self.error("bad-param", f"{st.func}: in a pipe every argument is a parameter; "
+                           f"the input is what comes before `|`", p.span)
+        positional = [p for p in positional if isinstance(p, (A.Num, A.Name))]
+        resolved, diags = resolve_params(st.func, kind.params, positional, kwargs, sym.defaults, st.span)
+        self.diags.extend(diags)
+        if diags:
+            return None
+        return self.op(st.func, resolved, [value], ctx, st.span, layer="inline", mode=st.mode)
+
+    def apply_named(self, name: str, value: Read | None, ctx: Ctx, span: Span, mode: str | None = None):
+        if name not in self.chains:
+            return None  # its definition has an error, reported there
+        chain = self.chains[name]
+        read = value
+        for stage in chain:
+            base = name if len(chain) == 1 else f"{name}.{stage.kind}"
+            # a mode written where the layer is used applies to its train-only-capable stages
+            stage_mode = stage.mode or (mode if mode and check_mode(stage.kind, mode, span, []) else None)
+            read = self.op(stage.kind, stage.params, [read], Ctx(ctx.owner, ctx.steps, False), span,
+                           layer=stage.layer, mode=stage_mode, base=base, checked_mode=True)
+        if mode is not None and not any(check_mode(s.kind, mode, span, []) for s in chain):
+            check_mode(chain[-1].kind if chain else "linear", mode, span, self.diags)
+        return read
+
+    def op(self, kind_name: str, params: Params, inputs: list[Read | None], ctx: Ctx, span: Span,
+           layer: str | None, mode: str | None = None, base: str | None = None,
+           checked_mode: bool = False) -> Read | None:
+        kind = KINDS[kind_name]
+        if kind.is_cell and not (ctx.is_root and ctx.steps is not None):
+            self.error("bad-cell", f"a {kind_name} cell must be the whole right side of a stream equation, "
+                       f"such as h[t] = {kind_name}(x[t], 64)", span,
+                       ["the cell reads its own stream's previous step as its state"])
+            return None
+        if kind.uses_step and ctx.steps is None:
+            self.error("bad-index", f"{kind_name} depends on the step t, so it can only be used in a stream equation",
+                       span)
+            return None
+        if not checked_mode:
+            mode = check_mode(kind_name, mode, span, self.diags)
+        name = self.fresh(ctx.owner, base or kind_name)
+        if layer == "inline":
+            layer = name if kind.has_weights else None
+        if layer is not None:
+            self.layer_kinds.setdefault(layer, kind_name)
+        self.add_node(NodeAttr(name, Role.OP, ctx.owner, kind_name, params, layer, ctx.steps, mode, span))
+        for port, read in enumerate(inputs):
+            if read is not None:
+                self.connect(read, name, port)
+        if kind.is_cell:  # the state: the stream's own previous step
+            self.connect(Read(ctx.owner, lag=1, span=span), name, len(inputs))
+        return Read(name, span=span)

@@ -1,0 +1,273 @@
+"""The abstract syntax tree: frozen dataclasses whose spans stay out of equality."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from ..errors import Span
+
+__all__ = [
+    "Spec", "Stmt", "Expr", "Value", "Cond", "Index",
+    "Model", "About", "Data", "Steps", "Init", "Defaults", "LayerDef", "ValueDef",
+    "StreamDef", "Train", "TrainItem", "When", "Otherwise",
+    "CondIn", "CondMod", "CondCmp", "CondAnd",
+    "Name", "Ref", "Num", "Call", "Stage", "Pipe", "BinOp", "Kwarg",
+    "Word", "Str", "Range", "VCall", "Rel", "Abs", "Last",
+]
+
+
+def _span() -> Span:
+    return field(default_factory=Span.unknown, compare=False, repr=False)  # type: ignore[return-value]
+
+
+# ---- time indices -----------------------------------------------------------------
+@dataclass(frozen=True)
+class Rel:
+    """`t + offset`: offset -1 reads the previous step, +1 the next."""
+
+    offset: int
+
+
+@dataclass(frozen=True)
+class Abs:
+    """An absolute step `h[3]`."""
+
+    step: int
+
+
+@dataclass(frozen=True)
+class Last:
+    """`h[last]` or `h[last-k]` (offset is -k)."""
+
+    offset: int = 0
+
+
+Index = Union[Rel, Abs, Last]
+
+
+# ---- literal values (layer parameters, train settings) -----------------------------
+@dataclass(frozen=True)
+class Num:
+    value: float | int
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Word:
+    value: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Str:
+    value: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Range:
+    lo: float | int
+    hi: float | int
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Kwarg:
+    name: str
+    value: "Value"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class VCall:
+    """A call among literal values, such as `normal(0.05)` or `adam(lr=1e-3)`."""
+
+    func: str
+    items: tuple[Union["Value", Kwarg], ...]
+    span: Span = _span()
+
+
+Value = Union[Num, Word, Str, Range, VCall]
+
+
+# ---- tensor expressions --------------------------------------------------------------
+@dataclass(frozen=True)
+class Name:
+    id: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A time-indexed read `h[t-1]`."""
+
+    id: str
+    index: Index
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Call:
+    """`f(args)` inside an expression: tensors first, then layer parameters."""
+
+    func: str
+    args: tuple[Union["Expr", Kwarg], ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a pipeline, `| f(params) @mode`; `args` are parameters only."""
+
+    func: str
+    args: tuple[Union["Expr", Kwarg], ...] = ()
+    parens: bool = False
+    mode: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Pipe:
+    value: "Expr"
+    stage: Stage
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str  # '+', '-', '*'
+    left: "Expr"
+    right: "Expr"
+    span: Span = _span()
+
+
+Expr = Union[Name, Ref, Num, Call, Pipe, BinOp]
+
+
+# ---- guards --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CondIn:
+    steps: tuple[int, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class CondMod:
+    modulus: int
+    op: str
+    rhs: int
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class CondCmp:
+    op: str
+    rhs: int
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class CondAnd:
+    left: "Cond"
+    right: "Cond"
+    span: Span = _span()
+
+
+Cond = Union[CondIn, CondMod, CondCmp, CondAnd]
+
+
+@dataclass(frozen=True)
+class When:
+    cond: Cond
+    otherwise: Expr | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Otherwise:
+    span: Span = _span()
+
+
+# ---- statements ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Model:
+    name: str
+    title: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class About:
+    text: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Data:
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Steps:
+    count: int
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Init:
+    stream: str
+    kind: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Defaults:
+    kwargs: tuple[Kwarg, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class LayerDef:
+    name: str
+    stages: tuple[Stage, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ValueDef:
+    name: str
+    expr: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class StreamDef:
+    name: str
+    expr: Expr
+    guard: When | Otherwise | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class TrainItem:
+    key: str
+    value: Value
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Train:
+    items: tuple[TrainItem, ...]
+    span: Span = _span()
+
+
+Stmt = Union[Model, About, Data, Steps, Init, Defaults, LayerDef, ValueDef, StreamDef, Train]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A parsed spec: its statements in source order."""
+
+    statements: tuple[Stmt, ...]

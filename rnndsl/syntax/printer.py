@@ -1,0 +1,128 @@
+"""AST -> canonical spec text.  parse(unparse(spec)) == spec for every spec (spans aside)."""
+
+from __future__ import annotations
+
+from . import ast as A
+
+__all__ = ["unparse"]
+
+_PREC = {"pipe": 0, "+": 1, "-": 1, "*": 2, "atom": 3}
+
+
+def _num(v: float | int) -> str:
+    if isinstance(v, int):
+        return str(v)
+    text = repr(float(v))
+    return text[:-2] if text.endswith(".0") and "e" not in text else text
+
+
+def _value(v: A.Value | A.Kwarg) -> str:
+    if isinstance(v, A.Kwarg):
+        return f"{v.name}={_value(v.value)}"
+    if isinstance(v, A.Num):
+        return _num(v.value)
+    if isinstance(v, A.Word):
+        return v.value
+    if isinstance(v, A.Str):
+        return f'"{v.value}"'
+    if isinstance(v, A.Range):
+        return f"{_num(v.lo)}..{_num(v.hi)}"
+    return f"{v.func}({', '.join(_value(i) for i in v.items)})"
+
+
+def _index(i: A.Index) -> str:
+    if isinstance(i, A.Rel):
+        return "t" if i.offset == 0 else (f"t+{i.offset}" if i.offset > 0 else f"t-{-i.offset}")
+    if isinstance(i, A.Abs):
+        return str(i.step)
+    return "last" if i.offset == 0 else f"last-{-i.offset}"
+
+
+def _arg(a: A.Expr | A.Kwarg) -> str:
+    return _value(a) if isinstance(a, A.Kwarg) else expr(a)
+
+
+def _prec(e: A.Expr) -> int:
+    if isinstance(e, A.Pipe):
+        return _PREC["pipe"]
+    if isinstance(e, A.BinOp):
+        return _PREC[e.op]
+    return _PREC["atom"]
+
+
+def _wrap(e: A.Expr, least: int) -> str:
+    text = expr(e)
+    return f"({text})" if _prec(e) < least else text
+
+
+def expr(e: A.Expr) -> str:
+    """One expression in canonical form, with only the parentheses it needs."""
+    if isinstance(e, A.Name):
+        return e.id
+    if isinstance(e, A.Ref):
+        return f"{e.id}[{_index(e.index)}]"
+    if isinstance(e, A.Num):
+        text = _num(e.value)
+        return text
+    if isinstance(e, A.Call):
+        return f"{e.func}({', '.join(_arg(a) for a in e.args)})"
+    if isinstance(e, A.Pipe):
+        return f"{_wrap(e.value, _PREC['pipe'])} | {_stage(e.stage)}"
+    if isinstance(e, A.BinOp):
+        p = _PREC[e.op]
+        # left-associative: the right operand needs parentheses at equal precedence
+        return f"{_wrap(e.left, p)} {e.op} {_wrap(e.right, p + 1)}"
+    raise AssertionError(f"unexpected expression {e!r}")  # pragma: no cover
+
+
+def _cond(c: A.Cond) -> str:
+    if isinstance(c, A.CondIn):
+        return "t in {" + ", ".join(str(s) for s in c.steps) + "}"
+    if isinstance(c, A.CondMod):
+        return f"t % {c.modulus} {c.op} {c.rhs}"
+    if isinstance(c, A.CondCmp):
+        return f"t {c.op} {c.rhs}"
+    right = _cond(c.right)
+    return f"{_cond(c.left)} and {f'({right})' if isinstance(c.right, A.CondAnd) else right}"
+
+
+def _stage(st: A.Stage) -> str:
+    text = st.func + (f"({', '.join(_arg(a) for a in st.args)})" if st.parens else "")
+    return text + (f" @{st.mode}" if st.mode else "")
+
+
+def statement(s: A.Stmt) -> str:
+    """One statement as a line of spec text."""
+    if isinstance(s, A.Model):
+        return f"model {s.name}" + (f' "{s.title}"' if s.title is not None else "")
+    if isinstance(s, A.About):
+        return f'about "{s.text}"'
+    if isinstance(s, A.Data):
+        return f"data {s.name}"
+    if isinstance(s, A.Steps):
+        return f"steps {s.count}"
+    if isinstance(s, A.Init):
+        return f"init {s.stream} = {s.kind}"
+    if isinstance(s, A.Defaults):
+        return "defaults " + ", ".join(_value(k) for k in s.kwargs)
+    if isinstance(s, A.LayerDef):
+        return f"layer {s.name} = " + " | ".join(_stage(st) for st in s.stages)
+    if isinstance(s, A.ValueDef):
+        return f"{s.name} = {expr(s.expr)}"
+    if isinstance(s, A.StreamDef):
+        text = f"{s.name}[t] = {expr(s.expr)}"
+        if isinstance(s.guard, A.When):
+            text += f" when {_cond(s.guard.cond)}"
+            if s.guard.otherwise is not None:
+                text += f" otherwise {expr(s.guard.otherwise)}"
+        elif isinstance(s.guard, A.Otherwise):
+            text += " otherwise"
+        return text
+    if isinstance(s, A.Train):
+        return "train { " + "  ".join(f"{i.key} {_value(i.value)}" for i in s.items) + " }"
+    raise AssertionError(f"unexpected statement {s!r}")  # pragma: no cover
+
+
+def unparse(spec: A.Spec) -> str:
+    """The whole spec in canonical form (comments are not kept)."""
+    return "".join(statement(s) + "\n" for s in spec.statements)
