@@ -59,14 +59,14 @@ def check_times() -> None:
 def build_times() -> None:
     import keras
 
-    from rnndsl.backends.keras import build_models as emit_tf
+    from rnndsl.backends.keras import build_models
 
     print("2. building the Keras model from the checked IR")
     for path in sorted((ROOT / "specs").glob("*.rnn")):
         checked = compile_text(path.read_text())
         keras.backend.clear_session()
         t = time.perf_counter()
-        emit_tf(checked)
+        build_models(checked)
         print(f"   {path.stem:16s} {time.perf_counter() - t:6.2f} s  ({checked.program.unrolled.number_of_nodes()} unrolled nodes)")
 
 
@@ -75,8 +75,8 @@ def scaling(max_T: int) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from rnndsl.backends.keras import build_models as emit_tf
-    from rnndsl.train import make_train_step
+    from rnndsl.backends.keras import build_models
+    from rnndsl.training.step import make_train_step
 
     print("3. a lag-2 stream (dense 32) as T grows; batch 32")
     print(f"   {'T':>5s} {'check s':>8s} {'nodes':>7s} {'edges':>7s} {'build s':>8s} {'1st step s':>11s} {'step ms':>8s}")
@@ -91,17 +91,17 @@ def scaling(max_T: int) -> None:
         check_s = time.perf_counter() - t
         g = checked.program.unrolled
         t = time.perf_counter()
-        model = emit_tf(checked).logits
+        model = build_models(checked).logits
         build_s = time.perf_counter() - t
         step = make_train_step(model, keras.optimizers.Adam(1e-3))
 
         t = time.perf_counter()
-        step(x, y).numpy()
+        step(x, y)[0].numpy()
         first = time.perf_counter() - t
         times = []
         for _ in range(5):
             t = time.perf_counter()
-            step(x, y).numpy()
+            step(x, y)[0].numpy()
             times.append(time.perf_counter() - t)
         print(f"   {T:5d} {check_s:8.2f} {g.number_of_nodes():7d} {g.number_of_edges():7d} {build_s:8.2f} "
               f"{first:11.2f} {statistics.median(times) * 1000:8.1f}", flush=True)

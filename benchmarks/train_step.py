@@ -4,7 +4,8 @@
     python benchmarks/train_step.py --quick    # 5 rounds of >= 3 steps: under a minute on 2 CPU cores
 
 For each of vanilla, zigzag and twin: both models get the same tf.function train step
-(forward, cross-entropy on logits, gradients, Adam update) on the same batch of the spec's
+(forward, cross-entropy on logits, gradients, Adam update: `rnndsl.training.step.make_train_step`,
+the step `rnndsl compile --train` runs) on the same batch of the spec's
 size.  After a warm-up, rounds alternate which model goes first; the figure is the median
 seconds per step.  First-call time is the trace plus the first step.  Peak memory is the
 peak resident set of a separate process that builds one model and runs its steps (CPU),
@@ -40,15 +41,17 @@ def _setup(spec: str, which: str, xla: bool = False):
     import tensorflow as tf
 
     from handwritten import MODELS
-    from rnndsl.backends.keras import build_models as emit_tf
-    from rnndsl.pipeline import compile_text
-    from rnndsl.train import make_optimizer, make_train_step
+    from rnndsl.backends.keras import build_models
+    from rnndsl.catalogue import DATASETS
+    from rnndsl.pipeline import analyse
+    from rnndsl.training.step import make_optimizer, make_train_step
 
-    checked = compile_text((ROOT / "specs" / f"{spec}.rnn").read_text())
+    analysed = analyse((ROOT / "specs" / f"{spec}.rnn").read_text())
+    checked = analysed.checked
     keras.utils.set_random_seed(0)
-    model = emit_tf(checked).logits if which.startswith("compiled") else MODELS[spec]()
+    model = build_models(checked).logits if which.startswith("compiled") else MODELS[spec]()
     assert model.count_params() == checked.total_params, (spec, which, model.count_params())
-    cfg = checked.program.train
+    cfg = analysed.train
     ds = DATASETS[checked.program.data]
     rng = np.random.default_rng(0)
     x = tf.constant(rng.random((cfg.batch, *ds.shape), dtype=np.float32) * (255 if ds.name == "cifar10" else 1))
@@ -61,7 +64,7 @@ def _setup(spec: str, which: str, xla: bool = False):
 def _time(step, x, y, n: int) -> float:
     t = time.perf_counter()
     for _ in range(n):
-        loss = step(x, y)
+        loss, _ = step(x, y)
     loss.numpy()  # wait for the last step
     return (time.perf_counter() - t) / n
 
@@ -82,7 +85,7 @@ def _memory_child(spec: str, which: str, steps: int) -> float:
 
     step, x, y = _setup(spec, which)
     for _ in range(steps):
-        step(x, y).numpy()
+        step(x, y)[0].numpy()
     if tf.config.list_physical_devices("GPU"):
         return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -100,7 +103,7 @@ def main() -> None:
     rounds, steps = (5, 3) if args.quick else (args.rounds, args.steps)
     import tensorflow as tf
 
-    from rnndsl.train import device_description
+    from rnndsl.training.run_folder import device_description
 
     print(f"device: {device_description()}; TensorFlow {tf.__version__}; {rounds} rounds of >= {steps} steps "
           f"and >= {MIN_ROUND_S} s", flush=True)
@@ -111,7 +114,7 @@ def main() -> None:
         for which in kinds:
             step, x, y = _setup(spec, which, xla=which.endswith("xla"))
             t = time.perf_counter()
-            step(x, y).numpy()
+            step(x, y)[0].numpy()
             first = time.perf_counter() - t
             warm = _time(step, x, y, 2)  # warm-up, and an estimate of the step time
             n = max(steps, math.ceil(MIN_ROUND_S / warm))  # short steps: time enough of them

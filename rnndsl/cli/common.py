@@ -70,6 +70,8 @@ def check_output_path(out: str, protect: tuple[str, ...] = ()) -> Path:
     path = Path(out)
     if path.is_dir():
         raise UsageError(f"{out}: is a directory; name a file")
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{out}: exists and is not a regular file (a device or a pipe); name a file")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise UsageError(f"{out}: the folder {parent} does not exist")
