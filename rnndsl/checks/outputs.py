@@ -12,20 +12,32 @@ from .facts import Facts
 __all__ = ["output_targets", "unused"]
 
 
+_WHAT = {TargetKind.CLASS: "classes", TargetKind.REAL: "values", TargetKind.LABELS: "labels"}
+
+
 def output_targets(program: Program, facts: Facts, diags) -> tuple[Facts, list[Diagnostic]]:
-    """Each output must have the shape its target needs (a class target: one score per class)."""
+    """Each output must have the shape its target needs: one score per class, one number per value or label."""
     if facts.stop:
         return facts, []
     errors = []
     for out in program.outputs:
         got = facts.shapes.get(out.name)
-        if got is None or out.target is not TargetKind.CLASS or out.classes is None or got == (out.classes,):
+        if got is None:
             continue
-        n = out.classes
-        hint = ("end the head with `| gap` to average over space" if len(got) == 3 and got[-1] == n
-                else f"end the head with a layer that gives {n} channels, then `| gap` or `| flatten | dense({n})`")
-        errors.append(Diagnostic("head", f"the output '{out.name}' has shape {fmt_shape(got)}, but {program.data} has "
-                                 f"{n} classes: it must end with shape ({n},)", out.span, (hint,)))
+        where = "at every step " if out.per_step else ""
+        if len(got) != 1:
+            n = out.size if out.size is not None else "K"
+            hint = ("end the head with `| gap` to average over space" if len(got) == 3 and got[-1] == out.size
+                    else f"end the head with a layer that gives {n} numbers, such as `| flatten | dense({n})`")
+            errors.append(Diagnostic("head", f"the output '{out.name}' has shape {fmt_shape(got)} {where}but its "
+                                     f"{out.target.value} target needs a vector ({n},)", out.span, (hint,)))
+            continue
+        if out.size is None or got == (out.size,):
+            continue  # the size comes from the data, checked again when the data is known
+        source = f"{program.data} has" if program.data and out.target is TargetKind.CLASS else "the target has"
+        errors.append(Diagnostic("head", f"the output '{out.name}' has shape {fmt_shape(got)} {where}but {source} "
+                                 f"{out.size} {_WHAT[out.target]}: it must end with shape ({out.size},)", out.span,
+                                 (f"end the head with a layer that gives {out.size} numbers",)))
     return facts, errors
 
 

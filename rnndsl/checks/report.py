@@ -53,9 +53,14 @@ def summary(c: Checked) -> str:
     lines = [f"{p.name}: {p.title}"]
     if p.about:
         lines.append(f"  {p.about}")
-    ins = ", ".join(f"{i.name} {fmt_shape(i.shape)}" for i in p.inputs) or "none"
-    outs = ", ".join(f"{o.name}: {o.target.value}" + (f" of {o.classes}" if o.classes else "") for o in p.outputs)
-    lines.append(f"  data {p.data or '?'}: inputs {ins}; outputs {outs or 'none'}; steps {p.steps}")
+    ins = ", ".join(f"{i.name}{'[t]' if i.sequence else ''} {fmt_shape(i.shape) if i.shape else '(from the data)'}"
+                    for i in p.inputs) or "none"
+    outs = ", ".join(f"{o.name}{'[t]' if o.per_step else ''}: {o.target.value}"
+                     + (f"({o.size})" if o.size else " (size from the data)") + f", loss {o.loss.value}"
+                     for o in p.outputs)
+    steps = f"from the data (checked at {p.steps})" if p.steps_from_data else str(p.steps)
+    lines.append(f"  data {p.data or 'from a file'}: inputs {ins}; targets {outs or 'none'}; steps {steps}"
+                 + ("; masked" if p.masked else ""))
     lines.append(f"  streams: {', '.join(p.streams) or 'none'}")
     for graph in ("folded", "unrolled"):
         counts = c.edge_counts(graph)

@@ -1,9 +1,9 @@
 """The IR: graph types (folded and unrolled), unrolling, schedules and the stable text dump."""
 
-from .graph import (INIT, EdgeAttr, EdgeKind, InputDecl, NodeAttr, OutputDecl, Program, Role, TargetKind, UNode,
+from .graph import (INIT, EdgeAttr, EdgeKind, InputDecl, Loss, NodeAttr, OutputDecl, Program, Role, TargetKind, UNode,
                     edge_kind, node_attr)
 from .schedule import inputs_of, topological_order
 from .unroll import unroll
 
-__all__ = ["INIT", "EdgeAttr", "EdgeKind", "InputDecl", "NodeAttr", "OutputDecl", "Program", "Role", "TargetKind",
+__all__ = ["INIT", "EdgeAttr", "EdgeKind", "InputDecl", "Loss", "NodeAttr", "OutputDecl", "Program", "Role", "TargetKind",
            "UNode", "edge_kind", "node_attr", "inputs_of", "topological_order", "unroll"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from ..catalogue import KINDS, Shape, fmt_shape, fmt_value
-from .graph import INIT, Program, Role
+from .graph import INIT, Loss, Program, Role, TargetKind
 
 __all__ = ["dump_program", "steps_text"]
 
@@ -24,10 +24,14 @@ def steps_text(steps: tuple[int, ...] | None) -> str:
 def dump_program(p: Program, shapes: Mapping[str, Shape], params: int, flops: int) -> str:
     """A stable text form of the checked IR (nodes, edges, shapes, totals) for golden files."""
     out = [f"program {p.name} steps={p.steps} data={p.data or '?'}"]
+    if p.steps_from_data or p.masked:
+        out.append(f"steps from-data={p.steps_from_data} masked={p.masked}")
     for i in p.inputs:
-        out.append(f"input {i.name} shape={fmt_shape(i.shape)}")
+        out.append(f"input {i.name}{'[t]' if i.sequence else ''} shape={fmt_shape(i.shape) if i.shape else '?'}")
     for o in p.outputs:
-        out.append(f"output {o.name} target={o.target.value}" + (f" classes={o.classes}" if o.classes else ""))
+        size = (f" classes={o.size}" if o.target is TargetKind.CLASS else f" size={o.size}") if o.size else ""
+        loss = "" if o.loss in (Loss.CROSSENTROPY, Loss.SIGMOID, Loss.MSE) else f" loss={o.loss.value}"
+        out.append(f"output {o.name}{'[t]' if o.per_step else ''} target={o.target.value}{size}{loss}")
     for name in sorted(p.folded.nodes, key=p.order):
         a = p.node(name)
         bits = [f"node {name}", a.role.value]

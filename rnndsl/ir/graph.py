@@ -18,7 +18,7 @@ from ..catalogue import Params, Shape
 from ..errors import Span
 
 __all__ = [
-    "INIT", "UNode", "Role", "EdgeKind", "TargetKind", "NodeAttr", "EdgeAttr", "InputDecl", "OutputDecl",
+    "INIT", "UNode", "Role", "EdgeKind", "TargetKind", "Loss", "NodeAttr", "EdgeAttr", "InputDecl", "OutputDecl",
     "Program", "node_attr", "edge_kind",
 ]
 
@@ -53,7 +53,19 @@ class EdgeKind(str, Enum):
 class TargetKind(str, Enum):
     """What an output is trained against."""
 
-    CLASS = "class"  # one class per example (softmax cross-entropy)
+    CLASS = "class"  # a class index (softmax cross-entropy; metric accuracy)
+    REAL = "real"  # a real vector (MSE or MAE; metrics MSE and MAE)
+    LABELS = "labels"  # independent 0/1 labels (sigmoid cross-entropy; metric binary accuracy)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Loss(str, Enum):
+    CROSSENTROPY = "crossentropy"
+    MSE = "mse"
+    MAE = "mae"
+    SIGMOID = "sigmoid"
 
     def __str__(self) -> str:
         return self.value
@@ -100,21 +112,28 @@ class EdgeAttr:
 
 @dataclass(frozen=True)
 class InputDecl:
-    """A named input of the program: one value per example, of `shape`."""
+    """A named input: one value of `shape` per example, or per step when `sequence`."""
 
     name: str
-    shape: Shape
+    shape: Shape | None  # None: taken from the data
+    sequence: bool = False
     span: Span = field(default_factory=Span.unknown, compare=False)
 
 
 @dataclass(frozen=True)
 class OutputDecl:
-    """A named output and the target it is trained against."""
+    """A named output (a value, or a stream when `per_step`) and the target it is trained against."""
 
     name: str
     target: TargetKind
-    classes: int | None = None
+    size: int | None = None  # classes, values or labels; None: taken from the data
+    per_step: bool = False
+    loss: Loss = Loss.CROSSENTROPY
     span: Span = field(default_factory=Span.unknown, compare=False)
+
+    @property
+    def classes(self) -> int | None:
+        return self.size if self.target is TargetKind.CLASS else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,7 +144,7 @@ class Program:
     title: str
     about: str
     data: str | None  # the built-in dataset the spec names (the default data source)
-    steps: int
+    steps: int  # when `steps_from_data`, a stand-in for checking until the data says how many
     folded: nx.MultiDiGraph
     unrolled: nx.DiGraph
     inputs: tuple[InputDecl, ...]
@@ -135,6 +154,8 @@ class Program:
     inits: Mapping[str, str]
     layers: Mapping[str, str]  # weight-sharing id -> layer kind
     named_layers: tuple[str, ...]
+    steps_from_data: bool = False  # the spec has no `steps` line: the data's sequence length decides
+    masked: bool = False  # sequences of different lengths: a `lengths` input masks the steps past each end
 
     def node(self, name: str) -> NodeAttr:
         return self.folded.nodes[name]["attr"]
@@ -157,9 +178,9 @@ def node_attr(graph: nx.Graph, name: object) -> NodeAttr:
     return graph.nodes[name]["attr"]
 
 
-def edge_kind(src_is_stream: bool, same_owner: bool, lag: int | None) -> EdgeKind:
+def edge_kind(src_is_timed: bool, same_owner: bool, lag: int | None) -> EdgeKind:
     """Classify a read: feed (same step or untimed), same, cross, lag-k (|lag| >= 2), reversed (a later step)."""
-    if not src_is_stream or lag is None or lag == 0:
+    if not src_is_timed or lag is None or lag == 0:
         return EdgeKind.FEED
     if lag < 0:
         return EdgeKind.REVERSED

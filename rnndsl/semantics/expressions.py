@@ -81,7 +81,7 @@ class GraphBuilder:
             return  # an unknown name: already reported
         src = self.g.nodes[read.node]["attr"]
         dst_attr = self.g.nodes[dst]["attr"]
-        kind = edge_kind(src.role is Role.STREAM, src.name == dst_attr.owner, read.lag)
+        kind = edge_kind(src.timed, src.name == dst_attr.owner, read.lag)
         self.g.add_edge(read.node, dst, key=port, attr=EdgeAttr(port, kind, read.lag, read.at, steps, read.span))
 
     # ---- expressions -----------------------------------------------------------------------------
@@ -99,6 +99,9 @@ class GraphBuilder:
             hint = "t" if ctx.steps is not None else "last"
             self.error("bad-index", f"'{e.id}' is a stream; say which step to read, e.g. {e.id}[{hint}]", e.span)
             return None
+        if sym.sequence_input(e.id):
+            self.error("bad-index", f"'{e.id}' is a sequence input; read one step of it, e.g. {e.id}[t]", e.span)
+            return None
         if e.id in sym.value_defs or e.id in sym.input_names:
             return Read(e.id, span=e.span)
         if e.id in sym.layer_defs or e.id in KINDS:
@@ -110,7 +113,11 @@ class GraphBuilder:
 
     def visit_Ref(self, e: A.Ref, ctx: Ctx) -> Read | None:
         sym = self.sym
-        if e.id not in sym.stream_defs:
+        if sym.sequence_input(e.id) and isinstance(e.index, A.Last):
+            self.error("bad-index", f"`{e.id}[last]`: a sequence input is read at a step of t, such as {e.id}[t]; "
+                       f"a stream's h[last] is each example's own last step", e.span)
+            return None
+        if e.id not in sym.stream_defs and not sym.sequence_input(e.id):
             if e.id in sym.value_defs or e.id in sym.input_names:
                 self.error("bad-index", f"'{e.id}' is not a stream (it has one value for all steps); "
                            f"read it without an index: {e.id}", e.span)

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import Diagnostic, Span
-from ..ir import InputDecl, NodeAttr, OutputDecl, Program, Role, TargetKind, unroll
+from ..ir import InputDecl, Loss, NodeAttr, OutputDecl, Program, Role, TargetKind, unroll
 from ..syntax import ast as A
 from .expressions import Ctx, GraphBuilder
 from .guards import equation_steps
 from .layers import resolve_layer_defs
-from .symbols import collect
+from .symbols import Bindings, Symbols, collect
 from .train_block import TrainBlock, train_block
 
 __all__ = ["Lowered", "lower"]
@@ -29,19 +29,23 @@ class Lowered:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def lower(spec: A.Spec) -> Lowered:
-    """Lower a parsed spec to the IR; return it with every diagnostic found on the way."""
-    sym = collect(spec)
+def lower(spec: A.Spec, bindings: Bindings | None = None) -> Lowered:
+    """Lower a parsed spec to the IR; return it with every diagnostic found on the way.
+
+    `bindings` are what the data says (sequence length, input shapes, class counts, masking);
+    without them a spec whose data decides is checked at a stand-in number of steps.
+    """
+    sym = collect(spec, bindings)
     diags: list[Diagnostic] = list(sym.diags)
     chains, found = resolve_layer_defs(sym)
     diags.extend(found)
     b = GraphBuilder(sym, chains)
     T = sym.steps
-    inputs: list[InputDecl] = []
-    if sym.dataset is not None:
-        inputs.append(InputDecl(sym.dataset.input, sym.dataset.shape))
+    inputs = [InputDecl(i.name, i.shape, i.sequence, i.span) for i in sym.inputs.values()]
     for name in sym.input_names:
-        b.add_node(NodeAttr(name, Role.INPUT, name))
+        timed = tuple(range(T)) if sym.sequence_input(name) else None
+        b.add_node(NodeAttr(name, Role.INPUT, name, steps=timed, span=sym.inputs[name].span if name in sym.inputs
+                            else Span.unknown()))
     # Declare every value and stream before lowering any expression: reads may go forward.
     for st in spec.statements:  # in source order: generated names and tables follow the spec
         if isinstance(st, A.ValueDef) and sym.value_defs.get(st.name) is st:
@@ -65,15 +69,8 @@ def lower(spec: A.Spec) -> Lowered:
                 if root is not None:
                     b.connect(root, st.name, i, steps)
     diags.extend(b.diags)
-    outputs: list[OutputDecl] = []
-    out_name = sym.dataset.output if sym.dataset else "out"
-    if out_name in sym.value_defs:
-        outputs.append(OutputDecl(out_name, TargetKind.CLASS, sym.dataset.classes if sym.dataset else None,
-                                  sym.value_defs[out_name].span))
-    else:
-        last = spec.statements[-1].span if spec.statements else Span(1, 1, 1, 2)
-        diags.append(Diagnostic("missing-statement", f"the spec has no output: define the head as `{out_name} = ...`",
-                                last))
+    outputs, found = _outputs(sym, spec)
+    diags.extend(found)
     unrolled, found = unroll(b.g, T, sym.inits)
     diags.extend(found)
     block, found = train_block(spec)
@@ -84,5 +81,41 @@ def lower(spec: A.Spec) -> Lowered:
         folded=b.g, unrolled=unrolled, inputs=tuple(inputs), outputs=tuple(outputs),
         streams=tuple(sym.stream_defs), values=tuple(sym.value_defs), inits=dict(sym.inits),
         layers=dict(b.layer_kinds), named_layers=tuple(sym.layer_defs),
+        steps_from_data=sym.steps_from_data, masked=sym.masked,
     )
     return Lowered(program, block, tuple(diags))
+
+
+def _outputs(sym: Symbols, spec: A.Spec) -> tuple[list[OutputDecl], list[Diagnostic]]:
+    """Each target is trained against the value (or, per step, the stream) of its name."""
+    outputs: list[OutputDecl] = []
+    diags: list[Diagnostic] = []
+    last = spec.statements[-1].span if spec.statements else Span(1, 1, 1, 2)
+    if not sym.targets:
+        name = sym.dataset.output if sym.dataset else "out"
+        if name not in sym.value_defs:
+            diags.append(Diagnostic("missing-statement", f"the spec has no output: define the head as `{name} = ...`"
+                                    + ("" if sym.dataset else " and declare its target (target out: class)"), last))
+        elif not sym.data_line:  # an unknown dataset is reported where it is named
+            diags.append(Diagnostic("missing-statement", f"the spec declares no target for '{name}'",
+                                    sym.value_defs[name].span, ["declare one, e.g. `target out: class`"]))
+        return outputs, diags
+    for t in sym.targets.values():
+        span = t.span if t.span.known else last
+        if t.per_step:
+            if t.name not in sym.stream_defs:
+                what = "a value, not a stream" if t.name in sym.value_defs else "not defined"
+                diags.append(Diagnostic("missing-statement", f"the per-step target '{t.name}' needs a stream "
+                                        f"`{t.name}[t] = ...` to predict it; '{t.name}' is {what}", span))
+                continue
+            where = sym.stream_defs[t.name][0].span
+        else:
+            if t.name not in sym.value_defs:
+                what = ("a stream: declare the target per step (target " + t.name + "[t]: ...) or predict from "
+                        + t.name + "[last]") if t.name in sym.stream_defs else "not defined"
+                diags.append(Diagnostic("missing-statement", f"the target '{t.name}' needs a value "
+                                        f"`{t.name} = ...` to predict it; '{t.name}' is {what}", span))
+                continue
+            where = sym.value_defs[t.name].span
+        outputs.append(OutputDecl(t.name, TargetKind(t.kind), t.size, t.per_step, Loss(t.loss), where))
+    return outputs, diags

@@ -2,16 +2,48 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Mapping
 
-from ..catalogue import DATASETS, KINDS, Dataset
+from ..catalogue import DATASETS, KINDS, Dataset, Shape
 from ..errors import Diagnostic, Span, did_you_mean
 from ..limits import MAX_STEPS
 from ..syntax import ast as A
 
-__all__ = ["Symbols", "collect", "INIT_KINDS"]
+__all__ = ["Symbols", "Bindings", "InputInfo", "TargetInfo", "collect", "INIT_KINDS", "TARGET_KINDS"]
 
 INIT_KINDS = ("zeros", "learned", "none")
+TARGET_KINDS = {"class": ("crossentropy",), "real": ("mse", "mae"), "labels": ("sigmoid",)}  # kind -> losses
+_MAX_DIM = 1_000_000
+
+
+@dataclass(frozen=True)
+class Bindings:
+    """Facts the data supplies before training: the sequence length, input shapes, target sizes, masking."""
+
+    steps: int | None = None
+    shapes: Mapping[str, Shape] = field(default_factory=dict)
+    sizes: Mapping[str, int] = field(default_factory=dict)
+    masked: bool = False
+
+
+@dataclass(frozen=True)
+class InputInfo:
+    name: str
+    shape: Shape | None
+    sequence: bool
+    span: Span = field(default_factory=Span.unknown)
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    name: str
+    kind: str
+    size: int | None
+    per_step: bool
+    loss: str
+    span: Span = field(default_factory=Span.unknown)
 
 
 @dataclass
@@ -29,13 +61,22 @@ class Symbols:
     stream_defs: dict[str, list[A.StreamDef]] = field(default_factory=dict)
     inits: dict[str, str] = field(default_factory=dict)
     defaults: tuple[A.Kwarg, ...] = ()
+    inputs: dict[str, InputInfo] = field(default_factory=dict)
+    targets: dict[str, TargetInfo] = field(default_factory=dict)
+    steps_from_data: bool = False
+    masked: bool = False
+    data_line: bool = False  # a `data` line was written (even one naming an unknown dataset)
     diags: list[Diagnostic] = field(default_factory=list)
 
     @property
     def input_names(self) -> tuple[str, ...]:
-        # without a (known) dataset the built-in input name is still known, with no shape,
-        # so a missing `data` line is one error, not one per read of the input
-        return (self.dataset.input,) if self.dataset else ("image",)
+        # without a (known) dataset or declared input the built-in input name is still known, with
+        # no shape, so a missing `data` line is one error, not one per read of the input
+        return tuple(self.inputs) or ("image",)
+
+    def sequence_input(self, name: str) -> bool:
+        info = self.inputs.get(name)
+        return info is not None and info.sequence
 
     def reserved(self, name: str) -> bool:
         return name in KINDS or name in self.input_names
@@ -52,8 +93,9 @@ def _single(sym: Symbols, stmts: tuple[A.Stmt, ...], cls: type, word: str):
     return found[0] if found else None
 
 
-def collect(spec: A.Spec) -> Symbols:
+def collect(spec: A.Spec, bindings: Bindings | None = None) -> Symbols:
     """Collect the declarations of a spec and report what is wrong with them."""
+    bindings = bindings or Bindings()
     s = spec.statements
     sym = Symbols()
     model = _single(sym, s, A.Model, "model")
@@ -70,23 +112,134 @@ def collect(spec: A.Spec) -> Symbols:
             sym.steps_ok = False
         else:
             sym.steps = steps_stmt.count
-    if data is None:
-        sym.error("missing-statement", "the spec has no `data` line (e.g. `data mnist`)", Span(1, 1, 1, 2),
-                  [f"datasets: {', '.join(DATASETS)}"])
+    declares_input = any(isinstance(x, A.InputDecl) for x in s)
+    sym.data_line = data is not None
+    if data is None and not declares_input:
+        sym.error("missing-statement", "the spec has no `data` line (e.g. `data mnist`) and declares no input",
+                  Span(1, 1, 1, 2), [f"datasets: {', '.join(DATASETS)}; or declare one: input x[t]: (12,)"])
+    elif data is None:
+        pass
     elif data.name not in DATASETS:
         sym.error("unknown-dataset", f"unknown dataset '{data.name}'", data.span,
                   did_you_mean(data.name, DATASETS) or [f"datasets: {', '.join(DATASETS)}"])
     else:
         sym.dataset = DATASETS[data.name]
     sym.defaults = tuple(kw for d in s if isinstance(d, A.Defaults) for kw in d.kwargs)
+    _collect_inputs(sym, s, bindings)
+    _collect_targets(sym, s, bindings)
     _collect_layers(sym, s)
     _collect_definitions(sym, s)
-    if sym.stream_defs and steps_stmt is None:
+    if steps_stmt is None and any(i.sequence for i in sym.inputs.values()):
+        sym.steps_from_data = True
+        sym.masked = bindings.masked
+        if bindings.steps is not None:
+            if not 1 <= bindings.steps <= MAX_STEPS:
+                sym.error("bad-steps", f"the data's sequences have {bindings.steps:,} steps; the limit is "
+                          f"{MAX_STEPS:,}", Span(1, 1, 1, 2))
+                sym.steps_ok = False
+            else:
+                sym.steps = bindings.steps
+        else:
+            sym.steps = check_steps(spec)
+    elif sym.stream_defs and steps_stmt is None:
         first = next(iter(sym.stream_defs.values()))[0]
-        sym.error("missing-statement", "the spec defines streams but has no `steps N` line", first.span)
+        sym.error("missing-statement", "the spec defines streams but has no `steps N` line", first.span,
+                  ["or declare a sequence input (input x[t]: (12,)) and the data decides"])
         sym.steps_ok = False
+    elif steps_stmt is not None:
+        sym.masked = bindings.masked
     _collect_inits(sym, s)
     return sym
+
+
+def check_steps(spec: A.Spec) -> int:
+    """The number of steps to check a spec at when the data decides: enough for every guard and read."""
+    need = 4
+    for node in _walk(spec):
+        if isinstance(node, A.CondIn):
+            need = max(need, max(node.steps, default=0) + 2)
+        elif isinstance(node, (A.CondCmp, A.CondMod)):
+            need = max(need, node.rhs + 2, getattr(node, "modulus", 0) * 2)
+        elif isinstance(node, A.Ref):
+            idx = node.index
+            if isinstance(idx, A.Abs):
+                need = max(need, idx.step + 2)
+            elif isinstance(idx, (A.Rel, A.Last)):
+                need = max(need, abs(idx.offset) + 2)
+    return min(need, MAX_STEPS)
+
+
+def _walk(node):
+    """Every AST node below `node` (iteratively: expressions may be deep)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        if dataclasses.is_dataclass(n):
+            for f in dataclasses.fields(n):
+                v = getattr(n, f.name)
+                if isinstance(v, tuple):
+                    stack.extend(x for x in v if dataclasses.is_dataclass(x))
+                elif dataclasses.is_dataclass(v):
+                    stack.append(v)
+
+
+def _collect_inputs(sym: Symbols, stmts: tuple[A.Stmt, ...], bindings: Bindings) -> None:
+    if sym.dataset is not None:
+        ds = sym.dataset
+        sym.inputs[ds.input] = InputInfo(ds.input, ds.shape, False)
+    for st in stmts:
+        if not isinstance(st, A.InputDecl):
+            continue
+        if st.name in sym.inputs and (sym.dataset is None or st.name != sym.dataset.input):
+            sym.error("duplicate-definition", f"input '{st.name}' is declared twice", st.span)
+            continue
+        if st.name in KINDS:
+            sym.error("duplicate-definition", f"'{st.name}' is a layer kind; pick another input name", st.span)
+            continue
+        bad = [d for d in st.shape if not 1 <= d <= _MAX_DIM]
+        if bad or not 1 <= len(st.shape) <= 8:
+            sym.error("bad-param", f"input '{st.name}': a shape has 1 to 8 dimensions of 1 to {_MAX_DIM:,}",
+                      st.span)
+            continue
+        shape = tuple(bindings.shapes.get(st.name, st.shape))
+        sym.inputs[st.name] = InputInfo(st.name, shape, st.timed, st.span)
+
+
+def _collect_targets(sym: Symbols, stmts: tuple[A.Stmt, ...], bindings: Bindings) -> None:
+    decls = [st for st in stmts if isinstance(st, A.TargetDecl)]
+    if sym.dataset is not None and not decls:
+        ds = sym.dataset
+        sym.targets[ds.output] = TargetInfo(ds.output, "class", ds.classes, False, "crossentropy")
+    for st in decls:
+        if st.name in sym.targets:
+            sym.error("duplicate-definition", f"target '{st.name}' is declared twice", st.span)
+            continue
+        if st.kind not in TARGET_KINDS:
+            sym.error("bad-target", f"unknown target kind '{st.kind}'", st.span,
+                      did_you_mean(st.kind, TARGET_KINDS) or [f"target kinds: {', '.join(TARGET_KINDS)}"])
+            continue
+        size = st.size if st.size is not None else bindings.sizes.get(st.name)
+        if size is not None and not (2 if st.kind == "class" else 1) <= size <= 65_536:
+            sym.error("bad-target", f"target '{st.name}': {st.kind} needs a size from "
+                      f"{2 if st.kind == 'class' else 1} to 65,536, got {size}", st.span)
+            continue
+        loss = TARGET_KINDS[st.kind][0]
+        bad = False
+        for opt in st.options:
+            value = opt.value.value if isinstance(opt.value, A.Word) else None
+            if opt.name != "loss":
+                sym.error("unknown-param", f"target '{st.name}' has no option '{opt.name}'", opt.span,
+                          ["targets take: loss"])
+                bad = True
+            elif value not in TARGET_KINDS[st.kind]:
+                sym.error("bad-target", f"a {st.kind} target takes loss {' or '.join(TARGET_KINDS[st.kind])}",
+                          opt.span)
+                bad = True
+            else:
+                loss = value
+        if not bad:
+            sym.targets[st.name] = TargetInfo(st.name, st.kind, size, st.timed, loss, st.span)
 
 
 def _collect_layers(sym: Symbols, stmts: tuple[A.Stmt, ...]) -> None:
@@ -122,7 +275,7 @@ def _clash(sym: Symbols, name: str, span: Span) -> bool:
         sym.error("duplicate-definition", f"'{name}' is defined twice", span,
                   [f"the first definition is on line {prior.span.line}"])
         return True
-    if name in sym.layer_defs or sym.reserved(name):
+    if name in sym.layer_defs or sym.reserved(name) or name in sym.inputs:
         what = "a layer" if name in sym.layer_defs else "a built-in name"
         sym.error("duplicate-definition", f"'{name}' is {what}; a value needs another name", span)
         return True
@@ -131,6 +284,7 @@ def _clash(sym: Symbols, name: str, span: Span) -> bool:
 
 def _collect_inits(sym: Symbols, stmts: tuple[A.Stmt, ...]) -> None:
     sym.inits = {name: "zeros" for name in sym.stream_defs}
+    sym.inits.update({name: "zeros" for name, i in sym.inputs.items() if i.sequence})  # before step 0: zeros
     for st in stmts:
         if not isinstance(st, A.Init):
             continue

@@ -10,7 +10,7 @@ from ..errors import Span
 __all__ = [
     "Spec", "Stmt", "Expr", "Value", "Cond", "Index",
     "Model", "About", "Data", "Steps", "Init", "Defaults", "LayerDef", "ValueDef",
-    "StreamDef", "Train", "TrainItem", "When", "Otherwise",
+    "StreamDef", "Train", "TrainItem", "When", "Otherwise", "InputDecl", "TargetDecl",
     "CondIn", "CondMod", "CondCmp", "CondAnd",
     "Name", "Ref", "Num", "Call", "Stage", "Pipe", "BinOp", "Kwarg",
     "Word", "Str", "Range", "VCall", "Rel", "Abs", "Last",
@@ -251,6 +251,28 @@ class StreamDef:
 
 
 @dataclass(frozen=True)
+class InputDecl:
+    """`input x[t]: (12,)` (a sequence: one value of `shape` per step) or `input image: (28, 28, 1)`."""
+
+    name: str
+    shape: tuple[int, ...]
+    timed: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class TargetDecl:
+    """`target y[t]: real(1) loss=mae`: what the value (or stream) `name` is trained against."""
+
+    name: str
+    kind: str  # class | real | labels
+    size: int | None = None  # classes (class), values (real), labels (labels); None: from the data
+    timed: bool = False
+    options: tuple[Kwarg, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class TrainItem:
     key: str
     value: Value
@@ -263,7 +285,7 @@ class Train:
     span: Span = _span()
 
 
-Stmt = Union[Model, About, Data, Steps, Init, Defaults, LayerDef, ValueDef, StreamDef, Train]
+Stmt = Union[Model, About, Data, Steps, Init, Defaults, LayerDef, ValueDef, StreamDef, Train, InputDecl, TargetDecl]
 
 
 @dataclass(frozen=True)

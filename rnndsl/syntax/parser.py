@@ -24,7 +24,7 @@ __all__ = ["parse", "grammar_text", "KEYWORDS", "MAX_OPERATORS"]
 # expression tree, so the recursive passes after the parser stay far from Python's stack limit.
 MAX_OPERATORS = 256
 
-KEYWORDS = ("model", "about", "data", "steps", "init", "defaults", "layer", "train",
+KEYWORDS = ("model", "about", "data", "steps", "init", "defaults", "layer", "train", "input", "target",
             "when", "otherwise", "and", "in", "t", "last")
 
 # How terminals are named in "expected ..." messages.
@@ -33,7 +33,7 @@ _WORDS = {
     "_NL": "end of line", "$END": "end of file", "MODE": "'@train'", "CMP": "a comparison (==, <, ...)",
     "_PIPE": "'|'", "_PLUS": "'+'", "_MINUS": "'-'", "_STAR": "'*'", "_LPAR": "'('", "_RPAR": "')'",
     "_LSQB": "'['", "_RSQB": "']'", "_LBRACE": "'{'", "_RBRACE": "'}'", "_COMMA": "','",
-    "_EQUAL": "'='", "_PERCENT": "'%'", "_DOTDOT": "'..'",
+    "_EQUAL": "'='", "_PERCENT": "'%'", "_DOTDOT": "'..'", "_COLON": "':'",
 }
 _OPEN = {"_LPAR", "_LSQB", "_LBRACE"}
 _CLOSE = {"_RPAR", "_RSQB", "_RBRACE"}
@@ -169,6 +169,9 @@ def _num(tok: Token) -> int | float:
     return int(text) if text.isascii() and text.isdigit() else float(text)
 
 
+_TIMED = object()  # the `[t]` of a declaration (a sentinel: a NAME token could spell "timed")
+
+
 @v_args(meta=True)
 class _ToAst(Transformer_NonRecursive):
     """Parse tree -> AST.  Method names are the grammar's aliases."""
@@ -208,6 +211,25 @@ class _ToAst(Transformer_NonRecursive):
 
     def train(self, meta, c):
         return A.Train(tuple(c), _span_of(meta))
+
+    def input_decl(self, meta, c):
+        return A.InputDecl(str(c[0]), c[-1], c[1] is _TIMED, _span_of(meta))
+
+    def target_decl(self, meta, c):
+        name = str(c[0])
+        rest = list(c[1:])
+        timed = bool(rest) and rest[0] is _TIMED
+        if timed:
+            rest.pop(0)
+        kind = str(rest.pop(0))
+        size = _int(rest.pop(0)) if rest and isinstance(rest[0], Token) else None
+        return A.TargetDecl(name, kind, size, timed, tuple(rest), _span_of(meta))
+
+    def timed(self, meta, c):
+        return _TIMED
+
+    def dims(self, meta, c):
+        return tuple(_int(x) for x in c)
 
     def train_item(self, meta, c):
         return A.TrainItem(str(c[0]), c[1], _span_of(meta))

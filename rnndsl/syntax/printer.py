@@ -118,6 +118,13 @@ def statement(s: A.Stmt) -> str:
         elif isinstance(s.guard, A.Otherwise):
             text += " otherwise"
         return text
+    if isinstance(s, A.InputDecl):
+        dims = ", ".join(str(d) for d in s.shape) + ("," if len(s.shape) == 1 else "")
+        return f"input {s.name}{'[t]' if s.timed else ''}: ({dims})"
+    if isinstance(s, A.TargetDecl):
+        text = f"target {s.name}{'[t]' if s.timed else ''}: {s.kind}"
+        text += f"({s.size})" if s.size is not None else ""
+        return text + "".join(f" {_value(k)}" for k in s.options)
     if isinstance(s, A.Train):
         return "train { " + "  ".join(f"{i.key} {_value(i.value)}" for i in s.items) + " }"
     raise AssertionError(f"unexpected statement {s!r}")  # pragma: no cover
