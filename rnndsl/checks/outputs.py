@@ -22,24 +22,21 @@ def output_targets(program: Program, facts: Facts, diags) -> tuple[Facts, list[D
     errors = []
     for out in program.outputs:
         got = facts.shapes.get(out.name)
-        if got is None:
-            continue
-        where = "at every step " if out.per_step else ""
-        if len(got) != 1:
-            n = out.size if out.size is not None else "K"
-            hint = ("end the head with `| gap` to average over space" if len(got) == 3 and got[-1] == out.size
-                    else f"end the head with a layer that gives {n} numbers, such as `| flatten | dense({n})`")
-            errors.append(Diagnostic("head", f"the output '{out.name}' has shape {fmt_shape(got)} {where}but its "
-                                     f"{out.target.value} target needs a vector ({n},)", out.span, (hint,)))
-            continue
-        if out.size is None or got == (out.size,):
-            continue  # the size comes from the data, checked again when the data is known
-        source = f"{program.data} has" if program.data and out.target is TargetKind.CLASS else "the target has"
-        errors.append(Diagnostic("head", f"the output '{out.name}' has shape {fmt_shape(got)} {where}but {source} "
-                                 f"{out.size} {_WHAT[out.target]}: it must end with shape ({out.size},)", out.span,
-                                 (f"end the head with a layer that gives {out.size} numbers",)))
+        if got is None or (len(got) == 1 and (out.size is None or got == (out.size,))):
+            continue  # a size from the data is checked again once the data is known
+        where = ", at every step," if out.per_step else ""
+        n = out.size if out.size is not None else "K"
+        if out.size is None:
+            message = f"the output '{out.name}' has shape {fmt_shape(got)}{where} but its {out.target.value} target needs a vector"
+        else:
+            source = f"{program.data} has" if program.data and out.target is TargetKind.CLASS else "the target has"
+            message = (f"the output '{out.name}' has shape {fmt_shape(got)}{where}, but {source} {n} "
+                       f"{_WHAT[out.target]}: it must end with shape ({n},)")
+        hint = ("end the head with `| gap` to average over space" if len(got) == 3 and got[-1] == out.size
+                else f"end the head with a layer that gives {n} channels, then `| gap` or `| flatten | dense({n})`"
+                if len(got) == 3 else f"end the head with a layer that gives {n} numbers, such as `| dense({n})`")
+        errors.append(Diagnostic("head", message, out.span, (hint,)))
     return facts, errors
-
 
 def unused(program: Program, facts: Facts, diags) -> tuple[Facts, list[Diagnostic]]:
     """A warning for each value or stream no output reads (skipped when there are errors: likely a consequence)."""
