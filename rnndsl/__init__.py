@@ -4,7 +4,7 @@ __version__ = "0.1.0"
 
 from pathlib import Path as _Path
 
-__all__ = ["load", "loads", "Spec"]
+__all__ = ["load", "loads", "train", "Spec"]
 
 
 class Spec:
@@ -41,12 +41,38 @@ class Spec:
     def _repr_svg_(self) -> str:
         return self.svg("unrolled", steps=12 if self.program.steps > 16 else None)
 
-    def keras_model(self):
-        """Build the Keras model (imports TensorFlow): inputs as the spec declares them, the output last."""
-        from .backends.keras import emit_keras
-        from .passes import prepare
+    def keras_model(self, data=None):
+        """Build the Keras model (imports TensorFlow), to train in your own loop.
 
-        return emit_keras(prepare(self.checked)).model
+        Inputs are as the spec declares them (a dict by name when there are several, with
+        `lengths` for masked sequences); outputs as written.  With `data` (a DataSet or arrays
+        as `fit` takes them) the spec is first completed by it (steps, shapes, classes).
+        """
+        from .backends.keras import build_models
+
+        checked = self.checked
+        if data is not None:
+            from .pipeline import analyse
+            from .training.api import as_dataset
+            from .training.binding import bind
+
+            bindings, _ = bind(checked.program, as_dataset(*data) if isinstance(data, tuple) else as_dataset(data))
+            checked = analyse(self.source, bindings).checked
+        return build_models(checked).model
+
+    def fit(self, x, y=None, *, lengths=None, validation_data=None, validation_split: float = 0.2,
+            epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
+            seed: int | None = None, progress: bool = True):
+        """Train on numpy arrays (or dicts of them by name), a finite tf.data.Dataset of (x, y[, lengths]),
+        or a DataSet from `rnndsl.data.read`.  Returns a `Trained` (`.model`, `.history`).
+
+        Without `validation_data`, the last `validation_split` of the examples is held out as the test split.
+        """
+        from .training.api import as_dataset, train_text
+
+        data = as_dataset(x, y, lengths=lengths, validation_data=validation_data, validation_split=validation_split)
+        return train_text(self.source, data, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                          progress=progress)
 
     def __repr__(self) -> str:
         return f"<rnndsl.Spec {self.program.name}: {self.checked.total_params:,} parameters>"
@@ -63,3 +89,16 @@ def load(path: str | _Path) -> Spec:
     """Read and check a .rnn file."""
     text = _Path(path).read_text(encoding="utf-8")
     return loads(text, str(path))
+
+
+def train(spec: "str | _Path | Spec", data, **kw):
+    """Train a spec (a path, or a loaded Spec) on data (a file path, a DataSet, or (x, y) arrays); see Spec.fit."""
+    if not isinstance(spec, Spec):
+        spec = load(spec)
+    if isinstance(data, (str, _Path)):
+        from .data import read
+
+        data = read(data, window=kw.pop("window", None))
+    if isinstance(data, tuple):
+        return spec.fit(*data, **kw)
+    return spec.fit(data, **kw)

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from .checks import Checked, check
 from .errors import Diagnostic, SpecError
 from .semantics import TrainBlock, lower
+from .semantics.symbols import Bindings
 from .syntax import parse
 
-__all__ = ["Analysed", "analyse", "compile_text", "diagnostics_of"]
+__all__ = ["Analysed", "Bindings", "analyse", "compile_text", "diagnostics_of"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -23,9 +24,12 @@ class Analysed:
     train: TrainBlock
 
 
-def analyse(text: str) -> Analysed:
-    """Parse, lower and check spec text; raise SpecError with every diagnostic on failure."""
-    lowered = lower(parse(text))
+def analyse(text: str, bindings: Bindings | None = None) -> Analysed:
+    """Parse, lower and check spec text; raise SpecError with every diagnostic on failure.
+
+    `bindings` are what the data says (sequence length, input shapes, class counts, masking).
+    """
+    lowered = lower(parse(text), bindings)
     return Analysed(check(lowered.program, lowered.diagnostics), lowered.train)
 
 

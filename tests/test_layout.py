@@ -1,6 +1,6 @@
 """The import contract: each stage imports only the stages before it, and the front end never TensorFlow.
 
-    errors, limits -> catalogue -> syntax -> ir -> semantics -> checks -> pipeline -> passes -> backends
+    errors, limits -> catalogue -> syntax -> ir -> semantics -> checks -> pipeline -> passes -> data -> backends
         -> training -> cli
 """
 
@@ -17,7 +17,7 @@ from conftest import ROOT, SPECS
 
 PKG = ROOT / "rnndsl"
 # Each layer may import itself and the layers before it, never one after it.
-LAYERS = ["errors", "limits", "catalogue", "syntax", "ir", "semantics", "checks", "pipeline", "passes", "backends",
+LAYERS = ["errors", "limits", "catalogue", "syntax", "ir", "semantics", "checks", "pipeline", "passes", "data", "backends",
           "training", "cli"]
 FRONT_END = ["errors", "limits", "catalogue", "syntax", "ir", "semantics", "checks", "pipeline", "passes"]
 HEAVY = ("tensorflow", "keras", "matplotlib")

@@ -15,7 +15,7 @@ import keras  # noqa: E402
 from conftest import ALL_SPECS, MNIST_DIR, ROOT, spec_id  # noqa: E402
 from rnndsl.backends.keras import layers as tf_layers  # noqa: E402
 from rnndsl.cli import main  # noqa: E402
-from rnndsl.training.data import synthetic  # noqa: E402
+from rnndsl.data import synthetic  # noqa: E402
 from rnndsl.backends.keras import build_models as emit_tf  # noqa: E402
 from rnndsl.pipeline import compile_text  # noqa: E402
 from rnndsl.backends.keras.builders import BUILDERS  # noqa: E402
@@ -45,8 +45,8 @@ def test_spec_builds_counts_and_trains_one_step(path: Path) -> None:
     compiled = emit_tf(checked)
     assert compiled.model.count_params() == checked.total_params
     data = synthetic(DATASETS[checked.program.data], n_train=4, n_test=4)
-    x = tf.constant(data.x_train)
-    loss, grads = _grads(compiled, x, tf.constant(data.y_train))
+    x = tf.constant(data.train.inputs["image"])
+    loss, grads = _grads(compiled, x, tf.constant(data.train.targets["out"]))
     assert np.isfinite(loss.numpy()).all()
     for w, g in zip(compiled.logits.trainable_weights, grads):
         assert g is not None, f"no gradient reaches {w.path}"
@@ -90,7 +90,7 @@ def test_a_shared_layer_appears_once_however_many_steps() -> None:
 def test_saved_model_loads_back_with_the_same_predictions(tmp_path: Path) -> None:
     checked = compile_text((ROOT / "specs" / "patterns" / "cells.rnn").read_text())
     compiled = emit_tf(checked)
-    x = synthetic(DATASETS[checked.program.data], n_train=3, n_test=1).x_train
+    x = synthetic(DATASETS[checked.program.data], n_train=3, n_test=1).train.inputs["image"]
     before = compiled.model.predict(x, verbose=0)
     compiled.model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras")
@@ -160,6 +160,6 @@ out = concat(a[last], b[last]) | gap | dense(10) | softmax
     by_name = {w.path.split("/")[0] + "/" + w.name: w for w in plain.weights}
     for w in elided.weights:
         by_name[w.path.split("/")[0] + "/" + w.name].assign(w)
-    x = synthetic(DATASETS[compile_text(text).program.data], n_train=2, n_test=1).x_train
+    x = synthetic(DATASETS[compile_text(text).program.data], n_train=2, n_test=1).train.inputs["image"]
     np.testing.assert_allclose(elided(x), plain(x), rtol=1e-5, atol=1e-6)
     assert elided.count_params() + 2 * 28 * 28 * 4 == plain.count_params()

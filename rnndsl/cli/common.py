@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import SpecError, render_all
 from ..limits import MAX_SPEC_BYTES
-from ..pipeline import Analysed, analyse
+from ..pipeline import Analysed, Bindings, analyse
 
 __all__ = ["UsageError", "read_spec", "load", "check_output_path", "write_atomic"]
 
@@ -52,13 +52,15 @@ def read_spec(path: str) -> str:
         raise UsageError(f"{path}:{line}: not UTF-8 text (byte {err.start})") from None
 
 
-def load(path: str) -> tuple[Analysed, str]:
-    """Read and check one spec; print its diagnostics; raise SpecError when it fails."""
+def load(path: str, bindings: Bindings | None = None, note: str = "") -> tuple[Analysed, str]:
+    """Read and check one spec (completed by what the data says); print its diagnostics; raise SpecError."""
     text = read_spec(path)
     try:
-        analysed = analyse(text)
+        analysed = analyse(text, bindings)
     except SpecError as err:
         print(render_all(err.diagnostics, text, path), file=sys.stderr)
+        if note:
+            print(f"rnndsl: (checked {note})", file=sys.stderr)
         raise
     if analysed.checked.warnings:
         print(render_all(analysed.checked.warnings, text, path), file=sys.stderr)

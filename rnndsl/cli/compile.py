@@ -56,9 +56,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=_positive, help="override the spec's epochs")
     p.add_argument("--batch-size", type=_positive, help="override the spec's batch size")
     p.add_argument("--lr", type=_rate, help="override the optimizer's learning rate")
-    p.add_argument("--data", choices=("mnist", "cifar10", "synthetic"),
-                   help="dataset (default: the spec's `data` line); synthetic is embedded and needs no network")
-    p.add_argument("--data-dir", metavar="DIR", help="read the dataset's standard files from DIR")
+    p.add_argument("--data", metavar="DATA",
+                   help="a data file (.ts with its _TRAIN/_TEST partner, .npz, .csv) or a built-in set: mnist, "
+                        "cifar10, synthetic (generated, no network); default: the spec's `data` line")
+    p.add_argument("--data-dir", metavar="DIR", help="read a built-in set's standard files from DIR")
+    p.add_argument("--window", type=_positive, metavar="W",
+                   help="for a .csv series: forecasting windows of W steps (the next value at every step)")
     p.add_argument("--limit", type=_positive, metavar="N", help="train on the first N training examples")
     p.add_argument("--seed", type=_seed, help="random seed (default: the spec's, else 0)")
     p.add_argument("--xla", action="store_true", help="compile the training step with XLA (jit_compile)")
@@ -95,18 +98,52 @@ def _run_folder(args: argparse.Namespace, name: str) -> Path:
     return out
 
 
+def _load_data(args: argparse.Namespace, program, seed: int):
+    """The data the run trains on, read and checked before TensorFlow is imported."""
+    from ..data import BUILTIN_NAMES, DataError, load_builtin, read
+
+    source = args.data or program.data
+    if source is None:
+        raise UsageError("the spec reads its data from a file: pass --data FILE (.ts, .npz or .csv)")
+    try:
+        if source in ("mnist", "cifar10", "synthetic"):
+            if program.data is None:
+                raise UsageError(f"--data {source}: the spec declares its own inputs; pass a data file")
+            name = f"synthetic_{program.data}" if source == "synthetic" else source
+            if source != "synthetic" and source != program.data:
+                raise UsageError(f"the spec is written for {program.data}, not {source}")
+            assert name in BUILTIN_NAMES, name
+            data = load_builtin(name, args.data_dir, args.limit, seed)
+        else:
+            data = read(source, window=args.window, seed=seed)
+            if args.limit:
+                data = data.limit(args.limit)
+    except DataError as err:
+        raise UsageError(str(err)) from None
+    return data
+
+
 def cmd_compile(args: argparse.Namespace) -> int:
     analysed, text = load(args.spec)  # fails before TensorFlow is imported
-    checked = analysed.checked
-    program = checked.program
     try:
         cfg = run_config(analysed.train, lr=args.lr, batch=args.batch_size, epochs=args.epochs, seed=args.seed,
                          xla=args.xla)
     except ConfigError as err:
         raise UsageError(str(err)) from None
-    if args.train and program.data is None:
-        raise UsageError("the spec names no dataset to train on")
-    out = _run_folder(args, program.name)
+    out = _run_folder(args, analysed.checked.program.name)
+    data = None
+    if args.train:  # the data is read, checked and bound to the spec before anything is built
+        from ..data import DataError
+        from ..training.binding import bind
+
+        data = _load_data(args, analysed.checked.program, cfg.seed)
+        try:
+            bindings, data = bind(analysed.checked.program, data)
+        except DataError as err:
+            raise UsageError(str(err)) from None
+        analysed, _ = load(args.spec, bindings, note=f"with the data {data.source}")
+    checked = analysed.checked
+    program = checked.program
 
     print(f"rnndsl: {program.name}: {checked.total_params:,} parameters; importing TensorFlow ...", flush=True)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -114,18 +151,10 @@ def cmd_compile(args: argparse.Namespace) -> int:
     import tensorflow as tf
 
     from ..backends.keras import emit_keras
-    from ..catalogue import DATASETS
     from ..passes import prepare
-    from ..training.data import DataError, load_data
     from ..training.loop import fit
     from ..training.run_folder import device_description, write_run
 
-    data = None
-    if args.train:  # the data is checked before the model is built, so a bad file costs nothing
-        try:
-            data = load_data(args.data or program.data, DATASETS[program.data], args.data_dir, args.limit, cfg.seed)
-        except DataError as err:
-            raise UsageError(str(err)) from None
     keras.utils.set_random_seed(cfg.seed)
     if args.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -147,8 +176,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
               f"seed {cfg.seed}, xla {'on' if cfg.xla else 'off'}", flush=True)
 
         def report(row) -> None:
-            print(f"rnndsl: epoch {row.epoch}/{cfg.epochs}: train loss {row.train_loss:.4f} acc "
-                  f"{row.train_acc:.4f} | test loss {row.test_loss:.4f} acc {row.test_acc:.4f} | "
+            def part(split: str) -> str:
+                return " ".join(f"{k[len(split) + 1:]} {v:.4f}" for k, v in row.values.items() if k.startswith(split))
+            print(f"rnndsl: epoch {row.epoch}/{cfg.epochs}: train {part('train')} | test {part('test')} | "
                   f"{row.seconds:.1f} s", flush=True)
 
         result = fit(models, data, cfg, on_epoch=report)
@@ -159,11 +189,15 @@ def cmd_compile(args: argparse.Namespace) -> int:
     _write_diagram(checked, out)
     if result is not None and result.rows:
         last = result.rows[-1]
-        print(f"rnndsl: final test accuracy {last.test_acc:.4f} (loss {last.test_loss:.4f}) after "
-              f"{last.epoch} epoch(s); run folder {out}")
+        finals = ", ".join(f"{_WORDS.get(k[5:], k[5:])} {v:.4f}" for k, v in last.values.items()
+                           if k.startswith("test_") and k != "test_loss")
+        print(f"rnndsl: final test {finals} (loss {last.test_loss:.4f}) after {last.epoch} epoch(s); run folder {out}")
     else:
         print(f"rnndsl: model saved; run folder {out}")
     return 130 if result is not None and result.interrupted else 0
+
+
+_WORDS = {"acc": "accuracy", "mse": "MSE", "mae": "MAE", "binacc": "binary accuracy"}
 
 
 def _write_diagram(checked, out: Path) -> None:

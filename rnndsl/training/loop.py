@@ -10,28 +10,55 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from ..backends.keras import KerasModels
+from ..backends.keras import LENGTHS, KerasModels
+from ..data import DataSet, Split
 from .config import RunConfig
-from .data import LoadedData
-from .step import make_eval_step, make_optimizer, make_train_step
+from .step import make_eval_step, make_optimizer, make_train_step, metric_names
 
-__all__ = ["EpochRow", "RunResult", "fit", "evaluate"]
+__all__ = ["EpochRow", "RunResult", "fit", "evaluate", "batch_inputs"]
 
 
 @dataclass(frozen=True)
 class EpochRow:
+    """One epoch: `values` holds train_loss, train_<metric>, test_loss, test_<metric> (acc, mse, mae, ...)."""
+
     epoch: int
-    train_loss: float
-    train_acc: float
-    test_loss: float
-    test_acc: float
+    values: dict[str, float]
     seconds: float
+
+    def __getattr__(self, name: str) -> float:
+        try:
+            return self.__dict__["values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 @dataclass
 class RunResult:
     rows: list[EpochRow] = field(default_factory=list)
     interrupted: bool = False
+    metrics: list[str] = field(default_factory=list)  # acc / mse, mae / ..., in column order
+
+
+def batch_inputs(models: KerasModels, split: Split, idx: np.ndarray):
+    """The model's input for examples `idx`: one tensor, or a dict by input name (with lengths when masked)."""
+    feed = {name: tf.constant(arr[idx]) for name, arr in split.inputs.items() if name in models.input_names}
+    if LENGTHS in models.input_names:
+        lengths = split.lengths if split.lengths is not None else np.full(len(split), _steps(split), np.int32)
+        feed[LENGTHS] = tf.constant(lengths[idx])
+    return next(iter(feed.values())) if len(models.input_names) == 1 else feed
+
+
+def _steps(split: Split) -> int:
+    return next((a.shape[1] for a in split.inputs.values() if a.ndim >= 2), 1)
+
+
+def _batch(models: KerasModels, split: Split, idx: np.ndarray):
+    heads = models.heads
+    ys = {h.output.name: tf.constant(split.targets[h.output.name][idx]) for h in heads}
+    y = next(iter(ys.values())) if len(heads) == 1 else ys
+    lengths = None if split.lengths is None else tf.constant(split.lengths[idx])
+    return batch_inputs(models, split, idx), y, lengths
 
 
 def _batches(n: int, batch: int, order: np.ndarray | None = None):
@@ -40,28 +67,49 @@ def _batches(n: int, batch: int, order: np.ndarray | None = None):
         yield idx[i:i + batch]
 
 
-def evaluate(step, x: np.ndarray, y: np.ndarray, batch: int) -> tuple[float, float]:
-    """Mean loss and accuracy over a whole set, in batches."""
-    total_loss = total_correct = 0.0
-    for idx in _batches(len(x), batch):
-        loss, correct = step(tf.constant(x[idx]), tf.constant(y[idx]))
-        total_loss += float(loss) * len(idx)
-        total_correct += float(correct)
-    return total_loss / max(len(x), 1), total_correct / max(len(x), 1)
+class _Totals:
+    """Running sums of the loss and of each metric over an epoch."""
+
+    def __init__(self, names: list[str]):
+        self.names = names
+        self.loss = self.n = 0.0
+        self.sums = [0.0] * len(names)
+        self.counts = [0.0] * len(names)
+
+    def add(self, loss, stats, size: int) -> None:
+        self.loss += float(loss) * size
+        self.n += size
+        for i, (s, c) in enumerate(stats):
+            self.sums[i] += float(s)
+            self.counts[i] += float(c)
+
+    def values(self, prefix: str) -> dict[str, float]:
+        out = {f"{prefix}_loss": self.loss / max(self.n, 1.0)}
+        for name, s, c in zip(self.names, self.sums, self.counts):
+            out[f"{prefix}_{name}"] = s / max(c, 1.0)
+        return out
+
+
+def evaluate(models: KerasModels, step, split: Split, batch: int) -> dict[str, float]:
+    """Loss and metrics over a whole split, in batches (prefixed `test_`)."""
+    totals = _Totals(metric_names(models.heads))
+    for idx in _batches(len(split), batch):
+        loss, stats = step(*_batch(models, split, idx))
+        totals.add(loss, stats, len(idx))
+    return totals.values("test")
 
 
 class _Progress:
-    """A progress line within the epoch: rewritten in place on a terminal, a few plain lines otherwise."""
+    """A progress line within the epoch: rewritten in place on a terminal, a plain line every 30 s otherwise."""
 
     def __init__(self, total: int, epoch: int, epochs: int, stream=sys.stdout):
         self.total, self.epoch, self.epochs, self.stream = total, epoch, epochs, stream
         self.tty = stream.isatty()
         self.started = self.last = time.perf_counter()
-        self.every = 2.0 if self.tty else 30.0
 
     def update(self, done: int, loss: float) -> None:
         now = time.perf_counter()
-        if now - self.last < (0.2 if self.tty else self.every) and done < self.total:
+        if now - self.last < (0.2 if self.tty else 30.0) and done < self.total:
             return
         self.last = now
         rate = done / max(now - self.started, 1e-9)
@@ -69,42 +117,40 @@ class _Progress:
         text = (f"rnndsl: epoch {self.epoch}/{self.epochs}: step {done}/{self.total}, {rate:.1f} steps/s, "
                 f"{left:.0f} s left, loss {loss:.4f}")
         if self.tty:
-            self.stream.write("\r" + text + "\x1b[K")
-            if done >= self.total:
-                self.stream.write("\r\x1b[K")
+            self.stream.write("\r" + text + "\x1b[K" + ("\r\x1b[K" if done >= self.total else ""))
         elif done < self.total:
             self.stream.write(text + "\n")
         self.stream.flush()
 
 
-def fit(models: KerasModels, data: LoadedData, cfg: RunConfig, on_epoch: Callable[[EpochRow], None] | None = None,
+def fit(models: KerasModels, data: DataSet, cfg: RunConfig, on_epoch: Callable[[EpochRow], None] | None = None,
         progress: bool = True) -> RunResult:
     """Train the logits model with the train step; test after every epoch.
 
     Ctrl-C stops after the current step and keeps the epochs done.
     """
     model = models.logits
+    steps = _steps(data.train)
     optimizer = make_optimizer(cfg.optimizer, cfg.optimizer_params)
-    train_step = make_train_step(model, optimizer, cfg.xla)
-    eval_step = make_eval_step(model, cfg.xla)
+    train_step = make_train_step(model, optimizer, models.heads, cfg.xla, steps)
+    eval_step = make_eval_step(model, models.heads, cfg.xla, steps)
     rng = np.random.default_rng(cfg.seed)
-    result = RunResult()
-    n = len(data.x_train)
-    steps = -(-n // cfg.batch)
+    names = metric_names(models.heads)
+    result = RunResult(metrics=names)
+    n = len(data.train)
+    n_steps = -(-n // cfg.batch)
     try:
         for epoch in range(1, cfg.epochs + 1):
             started = time.perf_counter()
-            bar = _Progress(steps, epoch, cfg.epochs) if progress else None
-            total_loss = total_correct = 0.0
+            bar = _Progress(n_steps, epoch, cfg.epochs) if progress else None
+            totals = _Totals(names)
             for i, idx in enumerate(_batches(n, cfg.batch, rng.permutation(n)), 1):
-                loss, correct = train_step(tf.constant(data.x_train[idx]), tf.constant(data.y_train[idx]))
-                total_loss += float(loss) * len(idx)
-                total_correct += float(correct)
+                loss, stats = train_step(*_batch(models, data.train, idx))
+                totals.add(loss, stats, len(idx))
                 if bar is not None:
-                    bar.update(i, total_loss / (i * cfg.batch if i < steps else n))
-            test_loss, test_acc = evaluate(eval_step, data.x_test, data.y_test, max(cfg.batch, 100))
-            row = EpochRow(epoch, total_loss / n, total_correct / n, test_loss, test_acc,
-                           time.perf_counter() - started)
+                    bar.update(i, totals.loss / totals.n)
+            values = {**totals.values("train"), **evaluate(models, eval_step, data.test, max(cfg.batch, 100))}
+            row = EpochRow(epoch, values, time.perf_counter() - started)
             result.rows.append(row)
             if on_epoch is not None:
                 on_epoch(row)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import hashlib
 import json
 import platform
@@ -17,7 +18,7 @@ import tensorflow as tf
 from ..backends.keras import KerasModels
 from ..checks import Checked
 from .config import RunConfig
-from .data import LoadedData
+from ..data import DataSet
 from .loop import EpochRow, RunResult
 
 __all__ = ["write_run", "device_description", "versions"]
@@ -45,30 +46,49 @@ def versions() -> dict[str, str]:
             "rnndsl": __version__}
 
 
-def _curves(rows: list[EpochRow], title: str, path: Path) -> None:
+def _curves(result: RunResult, title: str, path: Path) -> None:
+    """One panel per quantity (loss, then each metric), train and test overlaid."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    rows = result.rows
+    names = ["loss", *result.metrics]
+    cols = min(len(names), 3)
+    fig, axes = plt.subplots((len(names) + cols - 1) // cols, cols, figsize=(4.2 * cols, 3.4 * ((len(names) + cols - 1) // cols)),
+                             squeeze=False)
     epochs = [r.epoch for r in rows]
-    fig, axes = plt.subplots(2, 2, figsize=(9, 6.5), sharex=True)
-    panels = [("train cost", [r.train_loss for r in rows]), ("train accuracy", [r.train_acc for r in rows]),
-              ("test cost", [r.test_loss for r in rows]), ("test accuracy", [r.test_acc for r in rows])]
-    for ax, (name, ys) in zip(axes.flat, panels):
-        ax.plot(epochs, ys, marker="o", ms=3)
-        ax.set_title(name)
-        ax.grid(alpha=0.3)
-    for ax in axes[1]:
+    for ax, name in zip(axes.flat, names):
+        for split, style in (("train", "o-"), ("test", "s--")):
+            ax.plot(epochs, [r.values.get(f"{split}_{name}", float("nan")) for r in rows], style, ms=3, label=split)
+        ax.set_title(_LABELS.get(name.rsplit("_", 1)[-1], name) + (f" ({name.rsplit('_', 1)[0]})" if "_" in name else ""))
         ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
+_LABELS = {"loss": "cost", "acc": "accuracy", "mse": "mean squared error", "mae": "mean absolute error",
+           "binacc": "binary accuracy"}
+
+
+def _columns(result: RunResult) -> list[str]:
+    names = ["loss", *result.metrics]
+    return [f"train_{n}" for n in names] + [f"test_{n}" for n in names]
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None  # JSON has no NaN or Infinity
+
+
 def write_run(out: Path, checked: Checked, models: KerasModels, spec_text: str, resolved_spec: str,
-              data: LoadedData | None, settings: RunConfig, result: RunResult | None, extra: dict[str, Any]) -> None:
+              data: DataSet | None, settings: RunConfig, result: RunResult | None, extra: dict[str, Any]) -> None:
     """Write the run folder: model, specs, metrics, curves and the manifest."""
     out.mkdir(parents=True, exist_ok=True)
     models.model.save(out / "model.keras")
@@ -76,29 +96,37 @@ def write_run(out: Path, checked: Checked, models: KerasModels, spec_text: str, 
     (out / "resolved.rnn").write_text(resolved_spec, encoding="utf-8")
     rows = result.rows if result else []
     if result is not None:
+        cols = _columns(result)
         with open(out / "metrics.csv", "w", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds"])
+            w.writerow(["epoch", *cols, "seconds"])
             for r in rows:
-                w.writerow([r.epoch, f"{r.train_loss:.6f}", f"{r.train_acc:.6f}", f"{r.test_loss:.6f}",
-                            f"{r.test_acc:.6f}", f"{r.seconds:.3f}"])
-        (out / "metrics.json").write_text(json.dumps([asdict(r) for r in rows], indent=1), encoding="utf-8")
+                w.writerow([r.epoch, *(f"{r.values.get(c, float('nan')):.6f}" for c in cols), f"{r.seconds:.3f}"])
+        records = [{"epoch": r.epoch, **{c: _finite(r.values.get(c, float("nan"))) for c in cols},
+                    "seconds": round(r.seconds, 3)} for r in rows]
+        (out / "metrics.json").write_text(json.dumps(records, indent=1), encoding="utf-8")
         if rows and data is not None:
-            _curves(rows, f"{checked.program.name} on {data.name}", out / "curves.png")
+            _curves(result, f"{checked.program.name} on {data.name}", out / "curves.png")
+    program = checked.program
     manifest = {
-        "spec": checked.program.name,
-        "title": checked.program.title,
+        "spec": program.name,
+        "title": program.title,
         "spec_sha256": hashlib.sha256(spec_text.encode("utf-8")).hexdigest(),
         "parameters": checked.total_params,
         "seed": settings.seed,
         "settings": asdict(settings),
+        "steps": program.steps,
+        "targets": [{"name": o.name, "kind": o.target.value, "per_step": o.per_step, "size": o.size,
+                     "loss": o.loss.value} for o in program.outputs],
+        "metrics": ["loss", *(result.metrics if result else [])],
         "dataset": None if data is None else {"name": data.name, "source": data.source,
-                                              "train": int(len(data.x_train)), "test": int(len(data.x_test))},
+                                              "train": len(data.train), "test": len(data.test),
+                                              "masked": data.train.lengths is not None},
         "device": device_description(),
         "versions": versions(),
         "epochs_done": len(rows),
         "interrupted": bool(result.interrupted) if result else False,
-        "final": asdict(rows[-1]) if rows else None,
+        "final": records[-1] if result is not None and rows else None,
         **extra,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")

@@ -1,5 +1,5 @@
 """The Keras backend: the prepared IR as a functional keras.Model (imports TensorFlow)."""
 
-from .emit import KerasModels, build_models, emit_keras
+from .emit import LENGTHS, Head, KerasModels, build_models, emit_keras
 
-__all__ = ["KerasModels", "emit_keras", "build_models"]
+__all__ = ["LENGTHS", "Head", "KerasModels", "emit_keras", "build_models"]

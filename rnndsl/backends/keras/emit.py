@@ -19,21 +19,38 @@ import keras
 from keras import layers
 
 from ...catalogue import KINDS
-from ...ir import INIT, Role, UNode, inputs_of, topological_order
+from ...ir import INIT, Loss, OutputDecl, Role, TargetKind, UNode, inputs_of, topological_order
 from ...passes import Prepared
 from . import layers as custom
 from .builders import build
 
-__all__ = ["KerasModels", "emit_keras", "build_models"]
+__all__ = ["KerasModels", "Head", "emit_keras", "build_models", "LENGTHS"]
+
+LENGTHS = "lengths"  # the model input that holds each sequence's length when the data is masked
+
+
+@dataclass(frozen=True)
+class Head:
+    """One output as training sees it: its target, and whether the training model gives logits."""
+
+    output: OutputDecl
+    from_logits: bool  # the model's output is a score before softmax / sigmoid
 
 
 @dataclass(frozen=True, eq=False)
 class KerasModels:
-    """The Keras side of a spec: `model` gives the spec's output, `logits` the pre-softmax values."""
+    """The Keras side of a spec.
+
+    `model` gives the spec's outputs as written; `logits` shares every layer and gives what
+    the losses read (a final softmax or sigmoid split off).  Inputs are a single tensor when
+    the spec has one input and no masking, else a dict by name (with `lengths` when masked);
+    outputs a single tensor for one target, else a dict by target name.
+    """
 
     model: keras.Model
     logits: keras.Model
-    ends_with_softmax: bool
+    heads: tuple[Head, ...]
+    input_names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -98,7 +115,7 @@ class _Emitter:
         key = f"{name}.init"
         if key not in self.objects:
             shape = self.c.shapes[name]
-            cls = custom.LearnedState if self.p.inits[name] == "learned" else custom.ZeroState
+            cls = custom.LearnedState if self.p.inits.get(name) == "learned" else custom.ZeroState
             self.objects[key] = cls(shape, name=self.keras_name(f"{name}_init"))
         return self.objects[key](self.reference)
 
@@ -144,9 +161,15 @@ class _Emitter:
 
     def run(self) -> KerasModels:
         p = self.p
-        assert p.inputs and p.output is not None, "check() guarantees an input and an output"
-        inputs = {i.name: keras.Input(shape=i.shape, name=i.name) for i in p.inputs}
+        assert p.inputs and p.outputs, "check() guarantees an input and an output"
+        inputs = {}
+        for decl in p.inputs:
+            shape = (p.steps, *decl.shape) if decl.sequence else decl.shape
+            inputs[decl.name] = keras.Input(shape=shape, name=decl.name)
+        if p.masked:
+            inputs[LENGTHS] = keras.Input(shape=(), dtype="int32", name=LENGTHS)
         self.reference = next(iter(inputs.values()))
+        backward = self._backward_streams()
         for node in topological_order(p):
             name, t = node
             a = p.node(name)
@@ -155,7 +178,7 @@ class _Emitter:
             elif node in self.prep.forward:
                 self.tensors[node] = self.tensors[self.prep.forward[node]]
             elif a.role is Role.INPUT:
-                self.tensors[node] = inputs[name]
+                self.tensors[node] = self.input_step(inputs[name], name, t)
             elif a.role is Role.CONST:
                 self.tensors[node] = _Const(float(a.params["value"]))
             elif t == INIT:
@@ -165,20 +188,74 @@ class _Emitter:
                 self.tensors[node] = self.tensors[src]
             else:
                 self.tensors[node] = self.op(node)
-        out_name = p.output.name
-        out = self.materialize(self.tensors[(out_name, None)])
-        root = self._root_op(out_name)
-        ends_with_softmax = root is not None and p.node(root).kind == "softmax"
-        logits = self.materialize(self.inputs((root, None))[0]) if ends_with_softmax else out
-        ins = list(inputs.values())
-        model_in = ins[0] if len(ins) == 1 else ins
-        model = keras.Model(model_in, out, name=self.keras_name(p.name))
-        logit_model = keras.Model(model_in, logits, name=self.keras_name(f"{p.name}_logits"))
-        return KerasModels(model, logit_model, ends_with_softmax)
+            if p.masked and a.role is Role.STREAM and t not in (None, INIT) and node not in self.prep.zero:
+                self.tensors[node] = self.freeze(name, t, name in backward, inputs[LENGTHS])
+        outs, logits, heads = {}, {}, []
+        for decl in p.outputs:
+            out, pre = self.output(decl)
+            outs[decl.name], logits[decl.name] = out, pre
+            heads.append(Head(decl, pre is not out or decl.target is not TargetKind.REAL))
+        model_in = next(iter(inputs.values())) if len(inputs) == 1 else inputs
+        single = len(outs) == 1
+        model = keras.Model(model_in, next(iter(outs.values())) if single else outs, name=self.keras_name(p.name))
+        logit_model = keras.Model(model_in, next(iter(logits.values())) if single else logits,
+                                  name=self.keras_name(f"{p.name}_logits"))
+        return KerasModels(model, logit_model, tuple(heads), tuple(inputs))
 
-    def _root_op(self, value: str) -> str | None:
-        preds = list(self.p.folded.predecessors(value))
-        return preds[0] if len(preds) == 1 and self.p.node(preds[0]).role is Role.OP else None
+    def input_step(self, tensor: Any, name: str, t: int | None) -> Any:
+        if t is None:
+            return tensor
+        key = f"{name}@{t}"
+        if key not in self.objects:
+            self.objects[key] = custom.TimeStep(t, name=self.keras_name(f"{name}_{t}"))
+        return self.objects[key](tensor)
+
+    def freeze(self, name: str, t: int, backward: bool, lengths: Any) -> Any:
+        """Past a sequence's end a stream keeps its last value (a backward stream keeps its initial state)."""
+        first = self.p.steps - 1 if backward else 0
+        if t == first and not backward:
+            return self.tensors[(name, t)]  # every sequence has at least one step
+        prev_node = (name, INIT) if t == first else (name, t + 1 if backward else t - 1)
+        prev = self.tensors.get(prev_node)
+        if prev is None:
+            prev = _Zero(tuple(self.c.shapes[name])) if self.p.inits.get(name) != "learned" else self.init_state(name)
+        layer = custom.Freeze(t, name=self.keras_name(f"{name}_freeze_{t}"))
+        return layer([self.materialize(self.tensors[(name, t)]), self.materialize(prev), lengths])
+
+    def _backward_streams(self) -> set[str]:
+        """Streams that read their own later steps run backward in time."""
+        out = set()
+        for src, dst, data in self.p.folded.edges(data=True):
+            e = data["attr"]
+            if src in self.p.streams and self.p.node(dst).owner == src and e.lag is not None and e.lag < 0:
+                out.add(src)
+        return out
+
+    def output(self, decl: OutputDecl) -> tuple[Any, Any]:
+        """The output tensor as written, and the one the loss reads (before a final softmax or sigmoid)."""
+        final = {TargetKind.CLASS: "softmax", TargetKind.LABELS: "sigmoid"}.get(decl.target)
+        if not decl.per_step:
+            out = self.materialize(self.tensors[(decl.name, None)])
+            root = self._root_op(decl.name, None)
+            if final and root is not None and self.p.node(root[0]).kind == final:
+                return out, self.materialize(self.inputs(root)[0])
+            return out, out
+        outs, pre = [], []
+        for t in range(self.p.steps):
+            out = self.materialize(self.tensors[(decl.name, t)])
+            root = self._root_op(decl.name, t)
+            outs.append(out)
+            pre.append(self.materialize(self.inputs(root)[0]) if final and root is not None
+                       and self.p.node(root[0]).kind == final else out)
+        stacked = custom.StackSteps(name=self.keras_name(f"{decl.name}_steps"))(outs)
+        if all(a is b for a, b in zip(outs, pre)):
+            return stacked, stacked
+        return stacked, custom.StackSteps(name=self.keras_name(f"{decl.name}_logits"))(pre)
+
+    def _root_op(self, value: str, t: int | None) -> UNode | None:
+        """The op whose result a value (or a stream at step t) is, if it is one op."""
+        preds = [s for s, _ in self.p.unrolled.in_edges((value, t))]
+        return preds[0] if len(preds) == 1 and self.p.node(preds[0][0]).role is Role.OP else None
 
 
 def emit_keras(prep: Prepared) -> KerasModels:

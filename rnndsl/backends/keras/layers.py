@@ -12,7 +12,8 @@ from keras import layers, ops
 
 from ...catalogue import Init
 
-__all__ = ["initializer", "ZeroState", "LearnedState", "Constant", "Elementwise", "Row", "Cell", "CUSTOM_OBJECTS"]
+__all__ = ["initializer", "ZeroState", "LearnedState", "Constant", "Elementwise", "Row", "Cell", "TimeStep", "Freeze",
+           "StackSteps", "CUSTOM_OBJECTS"]
 
 _PKG = "rnndsl"
 
@@ -179,6 +180,51 @@ class Row(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(_PKG)
+class TimeStep(layers.Layer):
+    """Step `index` of a sequence input (batch, T, ...) -> (batch, ...)."""
+
+    def __init__(self, index: int, **kw: Any):
+        super().__init__(**kw)
+        self.index = index
+
+    def call(self, x):
+        return x[:, self.index]
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "index": self.index}
+
+
+@keras.saving.register_keras_serializable(_PKG)
+class Freeze(layers.Layer):
+    """Masking: at step `index`, keep the new value where the sequence is still running, else the previous one.
+
+    Called on [new, previous, lengths]; past a sequence's end its states stop changing, so a
+    read of the last step gives each example's own last step.
+    """
+
+    def __init__(self, index: int, **kw: Any):
+        super().__init__(**kw)
+        self.index = index
+
+    def call(self, inputs):
+        new, previous, lengths = inputs
+        running = ops.cast(lengths > self.index, new.dtype)
+        running = ops.reshape(running, (-1,) + (1,) * (len(new.shape) - 1))
+        return running * new + (1.0 - running) * previous
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "index": self.index}
+
+
+@keras.saving.register_keras_serializable(_PKG)
+class StackSteps(layers.Layer):
+    """A per-step output: the values of every step stacked on a time axis (batch, T, ...)."""
+
+    def call(self, xs):
+        return ops.stack(list(xs), axis=1)
+
+
+@keras.saving.register_keras_serializable(_PKG)
 class Elementwise(layers.Layer):
     """a + b, a - b or a * b over tensors, where either side may be a fixed number."""
 
@@ -296,7 +342,8 @@ class Cell(layers.Layer):
 
 
 CUSTOM_OBJECTS = {cls.__name__: cls for cls in (GaussianNoise, UniformNoise, PoissonNoise, FlipLR, Blur,
-                                                Standardize, Row, Elementwise, ZeroState, LearnedState, Constant, Cell)}
+                                                Standardize, Row, Elementwise, ZeroState, LearnedState, Constant, Cell,
+                                                TimeStep, Freeze, StackSteps)}
 
 
 def build(kind_name: str, params: Params, name: str, train_only: bool = False) -> layers.Layer:
