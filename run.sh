@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # rnndsl: set up and run.  Usage:  bash run.sh main | test | setup
-#   main   set up, then check every spec, draw twin, and train twin on the embedded data
+#   main   set up, then check every spec, draw two, and train a spec on the real data shipped in data/
 #   test   set up, then run the whole test suite (text-only and TensorFlow tests)
 # Set-up is idempotent: Graphviz via apt-get when `dot` is missing, a .venv with the
 # package, TensorFlow (CPU build) and the test tools.
@@ -32,12 +32,14 @@ case "${1:-}" in
     setup ;;
   main)
     setup
-    .venv/bin/rnndsl check -q specs/*.rnn specs/patterns/*.rnn
+    .venv/bin/rnndsl check -q specs/*.rnn specs/patterns/*.rnn specs/sequences/*.rnn
     mkdir -p runs
-    .venv/bin/rnndsl render specs/twin.rnn -o runs/twin.svg
     .venv/bin/rnndsl render specs/zigzag.rnn -o runs/zigzag.svg
-    # The embedded synthetic data needs no network; --lr 1e-3 so that three epochs show learning.
-    .venv/bin/rnndsl compile specs/twin.rnn --train --data synthetic --epochs 3 --lr 1e-3 --out runs/twin-demo
+    .venv/bin/rnndsl render specs/sequences/italy_power.rnn -o runs/italy_power.svg
+    # Real data shipped in data/ (UEA/UCR ItalyPowerDemand, 290 KB): no network needed.
+    # The run folder is runs/italy_power-<date-time>/ (a run folder is never overwritten).
+    .venv/bin/rnndsl compile specs/sequences/italy_power.rnn --train --no-summary \
+      --data data/ItalyPowerDemand/ItalyPowerDemand_TRAIN.ts
     ;;
   test)
     setup

@@ -1,4 +1,4 @@
-"""The docs stay true: every ```rnn block in docs/language.md checks, the layer table is the registry's."""
+"""The docs stay true: every ```rnn block in docs/language.md and docs/data.md checks, the layer table is the registry's."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rnndsl.pipeline import compile_text
 from rnndsl.catalogue import KINDS
 
 LANGUAGE = (ROOT / "docs" / "language.md").read_text()
-BLOCKS = re.findall(r"```rnn\n(.*?)```", LANGUAGE, flags=re.S)
+BLOCKS = re.findall(r"```rnn\n(.*?)```", LANGUAGE + (ROOT / "docs" / "data.md").read_text(), flags=re.S)
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])

@@ -143,3 +143,44 @@ def test_the_python_api_trains_on_arrays_and_on_tf_data() -> None:
     assert len(again.data.train) == 40 and len(again.data.test) == 8
     model = spec.keras_model()
     assert model.count_params() == spec.checked.total_params
+
+
+def test_the_worked_example_in_docs_data_md_runs(tmp_path: Path, monkeypatch) -> None:
+    import re
+
+    doc = (ROOT / "docs" / "data.md").read_text()
+    worked = doc.split("## A worked example")[1].split("## A series")[0]
+    code = re.search(r"```python\n(.*?)```", worked, re.S).group(1)
+    spec = re.search(r"```rnn\n(.*?)```", worked, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "docs/data.md", "exec"), {})
+    (tmp_path / "sums.rnn").write_text(spec)
+    assert main(["compile", "sums.rnn", "--train", "--data", "sums.npz", "--out", "run", "--no-summary"]) == 0
+    final = json.loads((tmp_path / "run" / "manifest.json").read_text())["final"]
+    assert final["test_acc"] > 0.8  # chance is 0.5
+
+
+@pytest.mark.skipif(not (ROOT.parent / "shared" / "data" / "mnist").exists(), reason="no ../shared/data/mnist")
+def test_seq_mnist_has_a_loss_at_every_step(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert main(["compile", str(ROOT / "specs" / "sequences" / "seq_mnist.rnn"), "--train", "--data", "mnist",
+                 "--data-dir", str(ROOT.parent / "shared" / "data" / "mnist"), "--limit", "512", "--epochs", "1",
+                 "--out", str(out), "--no-summary"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["targets"][0]["per_step"] and manifest["metrics"] == ["loss", "acc"]
+    assert 0.0 < manifest["final"]["test_acc"] < 1.0  # the accuracy over all 28 steps of every test image
+
+
+def test_a_multi_label_target_trains_with_sigmoid_cross_entropy(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(48, 5, 3)).astype(np.float32)
+    labels = np.stack([x[:, :, 0].mean(1) > 0, x[:, :, 1].mean(1) > 0, x[:, -1, 2] > 0], axis=1)
+    np.savez(tmp_path / "l.npz", x_train=x[:40], y_train=labels[:40], x_test=x[40:], y_test=labels[40:])
+    spec = tmp_path / "l.rnn"
+    spec.write_text("model tags\ninput x[t]: (3,)\ntarget y: labels(3)\nh[t] = gru(x[t], 8)\n"
+                    "y = h[last] | dense(3) | sigmoid\ntrain { optimizer adam(lr=1e-2)  batch 8  epochs 2 }\n")
+    out = tmp_path / "run"
+    assert main(["compile", str(spec), "--train", "--data", str(tmp_path / "l.npz"), "--out", str(out),
+                 "--no-summary"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["metrics"] == ["loss", "binacc"] and manifest["targets"][0]["loss"] == "sigmoid"

@@ -84,6 +84,11 @@ def _resolved_spec(text: str, cfg: RunConfig) -> str:
 def _run_folder(args: argparse.Namespace, name: str) -> Path:
     """The run folder, checked before any work: never an existing file or a folder with files in it."""
     out = Path(args.out) if args.out else Path("runs") / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
+    if not args.out:  # two runs in one second: number the second
+        base, n = out, 1
+        while out.exists():
+            n += 1
+            out = base.with_name(f"{base.name}-{n}")
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: is an existing file; name a new or empty folder")
     if out.is_dir() and any(out.iterdir()):
