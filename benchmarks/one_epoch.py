@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import subprocess
 import sys
 import tempfile
@@ -45,8 +46,7 @@ def main() -> None:
             print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
             raise SystemExit(f"{spec} failed")
         (row,) = list(csv.DictReader(open(out / "metrics.csv")))
-        n = next(line for line in proc.stdout.splitlines() if line.startswith("rnndsl: data:"))
-        n_train = n.split(": ")[-1].split(" training")[0].split()[-1]
+        n_train = f"{json.loads((out / 'manifest.json').read_text())['dataset']['train']:,}"
         rows.append(f"| {spec} | {data[1]} | {n_train} | {float(row['seconds']):.1f} | {float(row['train_loss']):.4f} | "
                     f"{float(row['train_acc']):.4f} | {float(row['test_acc']):.4f} | {secs:.1f} |")
         print(rows[-1], flush=True)
