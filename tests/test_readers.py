@@ -514,7 +514,7 @@ def test_every_damaged_mnist_file_is_a_data_error_naming_it(tmp_path: Path, pref
 
 def test_mnist_and_cifar_need_a_directory_and_name_what_is_missing(tmp_path: Path) -> None:
     msg = raises(load_builtin, "mnist", None)
-    assert "../shared/data/mnist" in msg and "synthetic_mnist" in msg
+    assert "../shared/data/mnist" in msg and "--data synthetic" in msg
     assert "synthetic_cifar10" in raises(load_builtin, "cifar10", None)
     assert "missing MNIST file(s) train-images-idx3-ubyte.gz" in raises(load_builtin, "mnist", str(tmp_path))
     assert "no such directory" in raises(load_builtin, "mnist", str(tmp_path / "nope"))
@@ -546,6 +546,32 @@ def write_cifar(directory: Path, n: int = 4, labels=None) -> Path:
                  b"labels": list(labels if labels is not None else range(n)), b"filenames": [b"a"] * n}
         (base / name).write_bytes(pickle.dumps(batch, protocol=2 if name.endswith(("1", "3", "5")) else 5))
     return base
+
+
+def py2_batch(data: np.ndarray, labels: list[int]) -> bytes:
+    """A batch pickled as the real CIFAR-10 files are: Python 2, protocol 2, numpy.core names, str data."""
+    def s(b: bytes) -> bytes:  # SHORT_BINSTRING: how Python 2 writes a str
+        return b"U" + bytes([len(b)]) + b
+    raw = data.astype(np.uint8).tobytes()
+    return (b"\x80\x02}(" + s(b"data")
+            + b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85" + s(b"b") + b"\x87R"
+            + b"(K\x01M" + struct.pack("<H", len(data)) + b"M\x00\x0c\x86"
+            + b"cnumpy\ndtype\n" + s(b"u1") + b"K\x00K\x01\x87R"
+            + b"(K\x03" + s(b"|") + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+            + b"\x89T" + struct.pack("<I", len(raw)) + raw + b"tb"
+            + s(b"labels") + b"](" + b"".join(b"K" + bytes([v]) for v in labels) + b"eu.")
+
+
+def test_cifar_batches_in_the_original_python2_pickle_format(tmp_path: Path) -> None:
+    base = write_cifar(tmp_path)
+    data = np.random.default_rng(2).integers(0, 256, (3, 3072), dtype=np.uint8)
+    raw = py2_batch(data, [7, 8, 9])
+    reference = pickle.loads(raw, encoding="bytes")  # what numpy itself makes of it
+    assert reference[b"labels"] == [7, 8, 9] and np.array_equal(reference[b"data"], data)
+    (base / "test_batch").write_bytes(raw)
+    d = load_builtin("cifar10", str(tmp_path))
+    assert d.test.targets["out"].tolist() == [7, 8, 9]
+    np.testing.assert_array_equal(d.test.inputs["image"], data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
 
 
 class _Evil:
@@ -630,7 +656,8 @@ def test_fuzz_mnist_files(tmp_path: Path) -> None:
 
 def test_fuzz_cifar_batches(tmp_path: Path) -> None:
     base = write_cifar(tmp_path, n=3, labels=[0, 1, 2])
-    raw = (base / "test_batch").read_bytes()
-    for m in mutants(raw, 40, seed=0, head=200):
-        (base / "test_batch").write_bytes(m)
-        only_data_errors(load_builtin, "cifar10", str(tmp_path))
+    py2 = py2_batch(np.zeros((3, 3072), np.uint8), [0, 1, 2])
+    for k, raw in enumerate([(base / "test_batch").read_bytes(), (base / "data_batch_1").read_bytes(), py2]):
+        for m in mutants(raw, 30, seed=k, head=200):
+            (base / "test_batch").write_bytes(m)
+            only_data_errors(load_builtin, "cifar10", str(tmp_path))

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import pickle
+import pickletools
 import struct
 from pathlib import Path
 
@@ -50,7 +52,7 @@ def load_builtin(name: str, data_dir: str | None, limit: int | None = None, seed
         else:
             how = "a directory holding the CIFAR-10 python batches (data_batch_1..5, test_batch)"
         raise DataError(f"{name} is read from disk, and no data directory was given: pass {how}, or use "
-                        f"synthetic_{name} to try a spec on generated data of the same shape")
+                        f"the generated set (--data synthetic) to try a spec on data of the same shape")
     directory = Path(data_dir)
     if not directory.is_dir():
         raise DataError(f"{data_dir}: no such directory")
@@ -151,38 +153,90 @@ def _mnist(directory: Path) -> DataSet:
 # ---------------------------------------------------------------- CIFAR-10
 #
 # CIFAR-10's python batches are pickles (a dict of a uint8 array and a list of labels), and
-# unpickling can run arbitrary code. They are read with an Unpickler that resolves only the
-# globals a numpy array needs and nothing else: numpy's _reconstruct, ndarray and dtype (the
-# original Python 2 batches; protocols 2-4), a frombuffer of our own (protocol 5), and a
-# latin-1-only _codecs.encode (how Python 3's protocol 2 writes bytes). Dicts, lists, bytes,
-# str and ints need no globals. The result is then checked: type, shape, dtype, label range.
+# unpickling can run arbitrary code. They are read with an Unpickler whose find_class resolves
+# only the globals a pickled numpy array names, and maps each to a stand-in of ours: numpy's
+# _reconstruct / ndarray / dtype (the original Python 2 batches; protocols 2-4) and
+# _frombuffer (protocol 5) only record what the pickle says, and _codecs.encode (how Python
+# 3's protocol 2 writes bytes) only encodes str to latin-1, so nothing of numpy's own pickle
+# support sees the file's bytes. Afterwards `_Array.array` builds the array with np.frombuffer
+# from plain bytes, for a few plain numeric dtypes only, and the batch is checked: type, shape,
+# dtype, label range. Before unpickling, pickletools.genops walks the opcodes (see _cifar_batch).
 
-try:  # numpy >= 2
-    from numpy._core.multiarray import _reconstruct
-except ImportError:  # pragma: no cover - numpy 1.x
-    from numpy.core.multiarray import _reconstruct  # type: ignore[no-redef]
+_SIMPLE_DTYPES = {"u1", "i1", "u2", "i2", "u4", "i4", "u8", "i8", "f4", "f8", "b1", "uint8", "int64", "int32"}
 
 
+def _text(v) -> str | None:
+    if isinstance(v, bytes):
+        try:
+            return v.decode("ascii")
+        except UnicodeDecodeError:
+            return None
+    return v if isinstance(v, str) else None
 
-def _latin1(text, encoding: str) -> bytes:
+
+class _DType:
+    """Stands in for numpy.dtype(name, align, copy) and its __setstate__ (which holds the byte order)."""
+
+    def __init__(self, name=None, *_args):
+        self.name, self.order = _text(name), "|"
+
+    def __setstate__(self, state) -> None:
+        if isinstance(state, tuple) and len(state) > 1 and _text(state[1]) in ("<", ">", "|", "="):
+            self.order = _text(state[1])
+
+    def dtype(self) -> np.dtype:
+        if self.name not in _SIMPLE_DTYPES:
+            raise ValueError(f"dtype {self.name!r} is not a plain numeric type")
+        dt = np.dtype(self.name)
+        return dt.newbyteorder(self.order) if self.order in "<>" and dt.itemsize > 1 else dt
+
+
+class _Array:
+    """Stands in for a pickled numpy array: `_reconstruct(...)` then `__setstate__(state)`, or `_frombuffer`."""
+
+    def __init__(self, *_args):
+        self.shape = self.dtype = self.data = None
+        self.fortran = False
+
+    def __setstate__(self, state) -> None:  # (version, shape, dtype, fortran, raw data)
+        if isinstance(state, tuple) and len(state) == 5:
+            _, self.shape, self.dtype, self.fortran, self.data = state
+
+    def array(self) -> np.ndarray:
+        shape, data = self.shape, self.data
+        if not (isinstance(shape, tuple) and all(isinstance(d, int) and 0 <= d < 2 ** 40 for d in shape)):
+            raise ValueError(f"bad array shape {shape!r}"[:100])
+        if not isinstance(self.dtype, _DType):
+            raise ValueError("bad array dtype")
+        if isinstance(data, str):
+            data = data.encode("latin-1")
+        if not isinstance(data, (bytes, bytearray)):
+            raise ValueError("array data is not bytes")
+        dt = self.dtype.dtype()
+        if len(data) != math.prod(shape) * dt.itemsize:  # exact: Python ints do not overflow
+            raise ValueError(f"array of shape {shape} {dt} does not match its {len(data):,} bytes of data")
+        return np.frombuffer(bytes(data), dt).reshape(shape, order="F" if self.fortran is True else "C")
+
+
+def _frombuffer(buf, dtype, shape, order) -> _Array:
+    a = _Array()
+    a.data, a.dtype, a.shape, a.fortran = buf, dtype, shape, order == "F"
+    return a
+
+
+def _latin1(text, encoding) -> bytes:
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
         raise pickle.UnpicklingError("refused _codecs.encode other than of a str to latin-1")
     return text.encode("latin-1")
 
 
-def _frombuffer(buf, dtype, shape, order):
-    if not isinstance(dtype, np.dtype) or dtype.hasobject:
-        raise pickle.UnpicklingError("refused an array of Python objects")
-    return np.frombuffer(buf, dtype=dtype).reshape(shape, order=order)
-
-
 _ALLOWED = {
-    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy.core.multiarray", "_reconstruct"): _Array,
+    ("numpy._core.multiarray", "_reconstruct"): _Array,
     ("numpy.core.numeric", "_frombuffer"): _frombuffer,
     ("numpy._core.numeric", "_frombuffer"): _frombuffer,
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
+    ("numpy", "ndarray"): _Array,
+    ("numpy", "dtype"): _DType,
     ("_codecs", "encode"): _latin1,
 }
 
@@ -202,6 +256,12 @@ def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if not raw:
         raise DataError(f"{path}: empty file")
     try:
+        # First walk the opcodes without building anything: this finds a truncated pickle or a
+        # length that overruns the file before the C unpickler allocates for it (a bytearray8
+        # that claims exabytes makes CPython's _pickle print a SystemError on the way out).
+        for op, _, _ in pickletools.genops(raw):
+            if op.name in ("NEXT_BUFFER", "READONLY_BUFFER"):
+                raise pickle.UnpicklingError("out-of-band buffers are refused")
         d = _BatchUnpickler(io.BytesIO(raw), encoding="bytes").load()
     except Exception as err:  # a damaged or hostile pickle raises many kinds; none may escape
         raise DataError(f"{path}: not a CIFAR-10 python batch ({type(err).__name__}: {str(err)[:200]})") from None
@@ -209,6 +269,11 @@ def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{path}: not a CIFAR-10 python batch (holds a {type(d).__name__}, not a dict)")
     data = d.get(b"data", d.get("data"))
     labels = d.get(b"labels", d.get("labels"))
+    try:
+        data = data.array() if isinstance(data, _Array) else data
+        labels = labels.array() if isinstance(labels, _Array) else labels
+    except (ValueError, TypeError, OverflowError, MemoryError) as err:
+        raise DataError(f"{path}: not a CIFAR-10 python batch ({err})") from None
     if not isinstance(data, np.ndarray) or data.dtype.kind not in "iu" or data.ndim != 2 or data.shape[1] != 3072:
         what = f"{data.dtype} {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
         raise DataError(f"{path}: its 'data' must be an integer array of shape (N, 3072), not {what}")
