@@ -515,7 +515,7 @@ def test_every_damaged_mnist_file_is_a_data_error_naming_it(tmp_path: Path, pref
 def test_mnist_and_cifar_need_a_directory_and_name_what_is_missing(tmp_path: Path) -> None:
     msg = raises(load_builtin, "mnist", None)
     assert "../shared/data/mnist" in msg and "--data synthetic" in msg
-    assert "synthetic_cifar10" in raises(load_builtin, "cifar10", None)
+    assert "--data synthetic" in raises(load_builtin, "cifar10", None)
     assert "missing MNIST file(s) train-images-idx3-ubyte.gz" in raises(load_builtin, "mnist", str(tmp_path))
     assert "no such directory" in raises(load_builtin, "mnist", str(tmp_path / "nope"))
     assert "unknown built-in data set 'imagenet'" in raises(load_builtin, "imagenet", None)
