@@ -58,9 +58,14 @@ def _located(d: Diagnostic) -> str:
     return f"{d.span.line}:{d.span.col}: {d.message}" if d.span.known else d.message
 
 
+_LONGEST_SUGGESTED = 64  # longer names get no "did you mean": comparing two names costs their lengths' product
+
+
 def did_you_mean(word: str, candidates: Iterable[str]) -> tuple[str, ...]:
     """A 'did you mean' note for `word`, or nothing when no candidate is close."""
-    pool = sorted(set(candidates) - {word})
+    if len(word) > _LONGEST_SUGGESTED:
+        return ()
+    pool = sorted({c for c in candidates if len(c) <= _LONGEST_SUGGESTED} - {word})
     close = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
     if not close:  # short names: a typo that starts with a known name (`hiden` for `h`)
         close = sorted((c for c in pool if word.startswith(c) or c.startswith(word)), key=len, reverse=True)[:1]

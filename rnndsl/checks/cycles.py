@@ -27,11 +27,35 @@ def _diagnostic(program: Program, cycle: list[tuple[UNode, UNode]]) -> Diagnosti
                       ("every cycle needs a read of an earlier (or later) step, such as h[t-1]",))
 
 
+def _surely_acyclic(program: Program) -> bool:
+    """Whether the folded graph alone shows that the unrolled graph has no cycle.
+
+    An unrolled cycle maps to a closed walk of the folded graph, inside one strongly
+    connected component, whose lags sum to 0.  When every read inside a component is of
+    the same or an earlier step (lag >= 0, no fixed step) the lags of such a walk are all
+    0, so it is a cycle of same-step reads: if those form no cycle, neither does the
+    unrolled graph.  Otherwise (reads of later or fixed steps, or same-step cycles that
+    guards may break) the unrolled graph is searched.
+    """
+    g = program.folded
+    component = {n: i for i, nodes in enumerate(nx.strongly_connected_components(g)) for n in nodes}
+    same_step = nx.DiGraph()
+    for src, dst, data in g.edges(data=True):
+        if component[src] != component[dst]:
+            continue
+        e = data["attr"]
+        if e.at is not None or (e.lag or 0) < 0:
+            return False
+        if not e.lag:
+            same_step.add_edge(src, dst)
+    return nx.is_directed_acyclic_graph(same_step)
+
+
 def zero_lag_cycles(program: Program, facts: Facts, diags) -> tuple[Facts, list[Diagnostic]]:
     """Find a cycle in the unrolled graph (with lags of both signs, exactly a cycle of total lag 0)."""
     # is_directed_acyclic_graph is a cheap topological sort; find_cycle (an edge DFS) is
     # slower, so it runs only when there is a cycle to show.
-    if nx.is_directed_acyclic_graph(program.unrolled):
+    if _surely_acyclic(program) or nx.is_directed_acyclic_graph(program.unrolled):
         return facts, []
     cycle = nx.find_cycle(program.unrolled)
     return dataclasses.replace(facts, stop=True), [_diagnostic(program, [(u, v) for u, v, *_ in cycle])]

@@ -10,6 +10,7 @@ its shape from x) until nothing changes.  The last pass reports what does not fi
 from __future__ import annotations
 
 import dataclasses
+import heapq
 from typing import Mapping
 
 import networkx as nx
@@ -46,36 +47,49 @@ def same_step_order(program: Program) -> list[str]:
 
 
 class _Pass:
+    """One pass over the folded nodes in `order`: streams' earlier steps read `streams`, the rest this pass.
+
+    A same-step input later in the order (only where a cycle forced declaration order) is
+    not known yet in the pass, so it reads as unknown.
+    """
+
     def __init__(self, program: Program, order: list[str], streams: Mapping[str, Shape], report: bool):
         self.p, self.order, self.streams, self.report = program, order, streams, report
+        self.pos = {name: i for i, name in enumerate(order)}
         self.shapes: dict[str, Shape] = {}
         self.errors: dict[tuple[str, str], Diagnostic] = {}
+        self.reader = ""  # the node being computed
 
     def source(self, src: str, e: EdgeAttr) -> Shape | None:
         if _reads_state(self.p, e, src):
             return self.streams.get(src)
+        if self.pos[src] >= self.pos[self.reader]:
+            return None
         return self.shapes.get(src)
 
     def run(self) -> dict[str, Shape]:
         for name in self.order:
-            a = self.p.node(name)
-            shape: Shape | None
-            if a.role is Role.INPUT:
-                decl = self.p.input(name)
-                shape = decl.shape if decl else None
-            elif a.role is Role.CONST:
-                shape = ()
-            elif a.role is Role.VALUE:
-                ins = folded_inputs(self.p, name)
-                shape = self.source(ins[0][1], ins[0][2]) if ins else None
-            elif a.role is Role.STREAM:
-                roots = [self.source(src, e) for _, src, e in folded_inputs(self.p, name)]
-                shape = next((s for s in roots if s is not None), None)
-            else:
-                shape = self.op(name, a)
+            shape = self.node(name)
             if shape is not None:
                 self.shapes[name] = shape
         return self.shapes
+
+    def node(self, name: str) -> Shape | None:
+        """The shape of one node from what is known of its inputs (None: unknown)."""
+        self.reader = name
+        a = self.p.node(name)
+        if a.role is Role.INPUT:
+            decl = self.p.input(name)
+            return decl.shape if decl else None
+        if a.role is Role.CONST:
+            return ()
+        if a.role is Role.VALUE:
+            ins = folded_inputs(self.p, name)
+            return self.source(ins[0][1], ins[0][2]) if ins else None
+        if a.role is Role.STREAM:
+            roots = [self.source(src, e) for _, src, e in folded_inputs(self.p, name)]
+            return next((s for s in roots if s is not None), None)
+        return self.op(name, a)
 
     def op(self, name: str, a: NodeAttr) -> Shape | None:
         kind = KINDS[a.kind or ""]
@@ -120,10 +134,6 @@ class _Pass:
         return tuple(notes)
 
 
-def _stream_shapes(program: Program, shapes: Mapping[str, Shape]) -> dict[str, Shape]:
-    return {s: shapes[s] for s in program.streams if s in shapes}
-
-
 def _equation_line(program: Program, e: EdgeAttr, stream: str) -> int:
     return e.span.line if e.span.known else program.node(stream).span.line
 
@@ -133,30 +143,27 @@ def infer_shapes(program: Program, facts: Facts, diags) -> tuple[Facts, list[Dia
     if facts.stop:
         return facts, []
     order = same_step_order(program)
-    streams: dict[str, Shape] = {}
-    settled = False
-    previous: dict[str, Shape] = {}
-    for _ in range(4 + 2 * len(program.streams)):
-        shapes = _Pass(program, order, streams, report=False).run()
-        new = {**streams, **_stream_shapes(program, shapes)}  # a shape once known stays until another is found
-        if new == streams:
-            settled = True
-            break
-        previous, streams = streams, new
+    streams, unsettled = _settle(program, order, 4 + 2 * len(program.streams))
     final = _Pass(program, order, streams, report=True)
     shapes = final.run()
     errors: list[Diagnostic] = list(final.errors.values())
-    if not settled:
-        for s in program.streams:
-            if previous.get(s) != streams.get(s) and s in streams:
-                errors.append(Diagnostic(
-                    "shape", f"the shape of stream '{s}' does not settle: from {fmt_shape(previous[s]) if s in previous else 'its initial state'} "
-                    f"its equation gives {fmt_shape(streams[s])}, which gives another shape at the next step",
-                    program.node(s).span, ("every step of a stream must have the same shape",)))
+    for s in program.streams:
+        if s in unsettled:
+            before = unsettled[s]
+            errors.append(Diagnostic(
+                "shape", f"the shape of stream '{s}' does not settle: from "
+                f"{fmt_shape(before) if before is not None else 'its initial state'} its equation gives "
+                f"{fmt_shape(streams[s])}, which gives another shape at the next step",
+                program.node(s).span, ("every step of a stream must have the same shape",)))
     errors += _equations_agree(program, shapes, streams)
     prior_errors = any(d.severity == "error" for d in diags) or errors
+    gaps: set[str] | None = None
     for s in program.streams:
-        if s not in streams and not prior_errors and _reads_only_states(program, s, shapes):
+        if s in streams or prior_errors:
+            continue
+        if gaps is None:
+            gaps = _after_gaps(program)
+        if s not in gaps:
             errors.append(Diagnostic("shape", f"cannot infer the shape of stream '{s}': no step computes it "
                                      f"without its own earlier state", program.node(s).span,
                                      ("give one step an equation that does not read a stream's earlier steps, "
@@ -164,16 +171,75 @@ def infer_shapes(program: Program, facts: Facts, diags) -> tuple[Facts, list[Dia
     return dataclasses.replace(facts, shapes=shapes), errors
 
 
-def _reads_only_states(program: Program, stream: str, shapes: Mapping[str, Shape]) -> bool:
-    """Whether the stream's shape is unknown only because it waits for streams' states."""
-    for anc in nx.ancestors(program.folded, stream) | {stream}:
-        a = program.node(anc)
+def _settle(program: Program, order: list[str], passes: int) -> tuple[dict[str, Shape], dict[str, Shape | None]]:
+    """Streams' shapes at the fixpoint, and those still changing after `passes` with their shape before.
+
+    Pass k computes every node from the streams' shapes of pass k-1 (a shape once known
+    stays until another is found) until nothing changes.  Each pass recomputes only the
+    nodes whose inputs changed, in order, which gives the same shapes as recomputing all
+    of them: the cost follows the changes, not passes times nodes.
+    """
+    p = _Pass(program, order, {}, report=False)
+    streams: dict[str, Shape] = {}
+    p.streams = streams
+    state_readers: dict[str, list[str]] = {}
+    step_readers: dict[str, list[str]] = {}
+    for src, dst, data in program.folded.edges(data=True):
+        if _reads_state(program, data["attr"], src):
+            state_readers.setdefault(src, []).append(dst)
+        elif p.pos[src] < p.pos[dst]:
+            step_readers.setdefault(src, []).append(dst)
+    is_stream = set(program.streams)
+    dirty = list(range(len(order)))  # positions; the first pass computes every node
+    unsettled: dict[str, Shape | None] = {}
+    for _ in range(passes):
+        heapq.heapify(dirty)
+        done: set[int] = set()
+        changed: list[str] = []
+        while dirty:
+            i = heapq.heappop(dirty)
+            if i in done:
+                continue
+            done.add(i)
+            name = order[i]
+            shape = p.node(name)
+            if shape == p.shapes.get(name):
+                continue
+            if shape is None:
+                del p.shapes[name]
+            else:
+                p.shapes[name] = shape
+            if name in is_stream:
+                changed.append(name)
+            for reader in step_readers.get(name, ()):
+                heapq.heappush(dirty, p.pos[reader])
+        delta = {s: p.shapes[s] for s in changed if s in p.shapes and streams.get(s) != p.shapes[s]}
+        if not delta:
+            return streams, {}
+        unsettled = {s: streams.get(s) for s in delta}
+        streams.update(delta)
+        dirty = [p.pos[r] for s in delta for r in state_readers.get(s, ())]
+    return streams, unsettled
+
+
+def _after_gaps(program: Program) -> set[str]:
+    """Nodes at or after an op with a missing input (a gap left by an error reported elsewhere)."""
+    gaps = []
+    for name in program.folded.nodes:
+        a = program.node(name)
         if a.role is Role.OP:
             kind = KINDS[a.kind or ""]
-            ports = [p for p, _, _ in folded_inputs(program, anc)]
+            ports = [p for p, _, _ in folded_inputs(program, name)]
             if ports[:kind.ports] != list(range(kind.ports)):
-                return False  # a gap left by an error: not this stream's fault
-    return True
+                gaps.append(name)
+    reached = set(gaps)
+    stack = list(gaps)
+    while stack:
+        for nxt in program.folded.successors(stack.pop()):
+            if nxt not in reached:
+                reached.add(nxt)
+                stack.append(nxt)
+    return reached
 
 
 def _equations_agree(program: Program, shapes: Mapping[str, Shape], streams: Mapping[str, Shape]) -> list[Diagnostic]:

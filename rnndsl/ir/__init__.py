@@ -3,7 +3,7 @@
 from .graph import (INIT, EdgeAttr, EdgeKind, InputDecl, Loss, NodeAttr, OutputDecl, Program, Role, TargetKind, UNode,
                     edge_kind, node_attr)
 from .schedule import inputs_of, topological_order
-from .unroll import unroll
+from .unroll import unroll, unrolled_size
 
 __all__ = ["INIT", "EdgeAttr", "EdgeKind", "InputDecl", "Loss", "NodeAttr", "OutputDecl", "Program", "Role", "TargetKind",
-           "UNode", "edge_kind", "node_attr", "inputs_of", "topological_order", "unroll"]
+           "UNode", "edge_kind", "node_attr", "inputs_of", "topological_order", "unroll", "unrolled_size"]

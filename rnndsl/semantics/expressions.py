@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from ..catalogue import BY_OPERATOR, KINDS, Params
-from ..errors import Diagnostic, Span, did_you_mean
+from ..errors import Diagnostic, Span
 from ..ir import EdgeAttr, NodeAttr, Role, edge_kind
 from ..limits import MAX_LAG
 from ..syntax import ast as A
@@ -90,8 +90,8 @@ class GraphBuilder:
         return getattr(self, f"visit_{type(e).__name__}")(e, ctx)
 
     def _sub(self, e: A.Expr, ctx: Ctx) -> Read | None:
-        """Lower a sub-expression (never the root of an equation)."""
-        return self.expr(e, Ctx(ctx.owner, ctx.steps, False))
+        """Lower a sub-expression (never the root of an equation); dispatches itself: one frame per level."""
+        return getattr(self, f"visit_{type(e).__name__}")(e, Ctx(ctx.owner, ctx.steps, False))
 
     def visit_Name(self, e: A.Name, ctx: Ctx) -> Read | None:
         sym = self.sym
@@ -107,8 +107,8 @@ class GraphBuilder:
         if e.id in sym.layer_defs or e.id in KINDS:
             self.error("bad-arity", f"'{e.id}' is a layer, not a value; apply it: {e.id}(x) or x | {e.id}", e.span)
             return None
-        known = [*sym.input_names, *sym.value_defs, *sym.stream_defs]
-        self.error("unknown-name", f"unknown name '{e.id}'", e.span, did_you_mean(e.id, known))
+        self.error("unknown-name", f"unknown name '{e.id}'", e.span,
+                   sym.suggest(e.id, sym.input_names, sym.value_defs, sym.stream_defs))
         return None
 
     def visit_Ref(self, e: A.Ref, ctx: Ctx) -> Read | None:
@@ -122,7 +122,7 @@ class GraphBuilder:
                 self.error("bad-index", f"'{e.id}' is not a stream (it has one value for all steps); "
                            f"read it without an index: {e.id}", e.span)
             else:
-                self.error("unknown-name", f"unknown stream '{e.id}'", e.span, did_you_mean(e.id, sym.stream_defs))
+                self.error("unknown-name", f"unknown stream '{e.id}'", e.span, sym.suggest(e.id, sym.stream_defs))
             return None
         idx = e.index
         offset = idx.offset if isinstance(idx, (A.Rel, A.Last)) else 0

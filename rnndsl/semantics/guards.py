@@ -1,90 +1,150 @@
-"""Guards -> the steps each equation of a stream defines; overlaps, gaps and impossible guards."""
+"""Guards -> the steps each equation of a stream defines; overlaps, gaps and impossible guards.
+
+Step sets are bit masks (bit t set: step t), so a guard costs a few integer operations on
+`steps` bits, never a loop over the steps: a spec with thousands of equations over 10,000
+steps stays fast.  Only the steps an equation finally owns are listed.
+"""
 
 from __future__ import annotations
-
-from typing import Iterable
 
 from ..errors import Diagnostic
 from ..syntax import ast as A
 
-__all__ = ["equation_steps", "cond_steps"]
+__all__ = ["equation_steps", "cond_steps", "cond_mask", "mask_steps"]
 
 
-def _list(xs: Iterable[int]) -> str:
-    xs = list(xs)
-    if len(xs) > 12:
-        return ", ".join(str(x) for x in xs[:10]) + f", ... ({len(xs)} in all)"
-    return ", ".join(str(x) for x in xs)
+def _list(steps: list[int], count: int) -> str:
+    if count > 12:
+        return ", ".join(str(x) for x in steps[:10]) + f", ... ({count} in all)"
+    return ", ".join(str(x) for x in steps)
 
 
-def _compare(a: int, op: str, b: int) -> bool:
-    return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+def mask_steps(mask: int, limit: int | None = None) -> list[int]:
+    """The steps set in `mask`, lowest first (only the first `limit` when given)."""
+    bits = bin(mask)[:1:-1]  # lowest step first
+    out: list[int] = []
+    i = bits.find("1")
+    while i >= 0 and (limit is None or len(out) < limit):
+        out.append(i)
+        i = bits.find("1", i + 1)
+    return out
+
+
+def _span_mask(lo: int, hi: int, n: int) -> int:
+    """Steps lo..hi-1, clipped to 0..n-1."""
+    lo, hi = max(lo, 0), min(hi, n)
+    return ((1 << hi) - 1) ^ ((1 << lo) - 1) if hi > lo else 0
+
+
+def _compare_mask(op: str, rhs: int, n: int) -> int:
+    """The values x in 0..n-1 with `x op rhs`."""
+    if op == "==":
+        return _span_mask(rhs, rhs + 1, n)
+    if op == "!=":
+        return _span_mask(0, n, n) ^ _span_mask(rhs, rhs + 1, n)
+    if op == "<":
+        return _span_mask(0, rhs, n)
+    if op == "<=":
+        return _span_mask(0, rhs + 1, n)
+    if op == ">":
+        return _span_mask(rhs + 1, n, n)
+    return _span_mask(rhs, n, n)  # >=
+
+
+def _repeat(pattern: int, width: int, n: int) -> int:
+    """A `width`-bit pattern repeated over n bits (doubling: a few operations, not n)."""
+    while width < n:
+        pattern |= pattern << width
+        width *= 2
+    return pattern & ((1 << n) - 1)
+
+
+def cond_mask(c: A.Cond, T: int, diags: list[Diagnostic]) -> int:
+    """The steps in 0..T-1 where a guard holds, as a mask (reports guards that cannot hold)."""
+    if isinstance(c, A.CondAnd):
+        right = cond_mask(c.right, T, diags)
+        return cond_mask(c.left, T, diags) & right
+    if isinstance(c, A.CondIn):
+        bad = sorted({x for x in c.steps if x >= T})
+        if bad:
+            diags.append(Diagnostic("bad-guard", f"the guard names step{'s' if len(bad) > 1 else ''} "
+                                    f"{_list(bad, len(bad))}, but steps run 0..{T - 1}", c.span))
+        bits = bytearray(b"0" * T)
+        for x in c.steps:
+            if x < T:
+                bits[T - 1 - x] = ord("1")
+        return int(bits, 2) if T else 0
+    if isinstance(c, A.CondMod):
+        if c.modulus == 0:
+            diags.append(Diagnostic("bad-guard", "`t % 0` divides by zero", c.span))
+            return 0
+        if c.modulus >= T:  # t % m is t itself
+            return _compare_mask(c.op, c.rhs, T)
+        return _repeat(_compare_mask(c.op, c.rhs, c.modulus), c.modulus, T)
+    mask = _compare_mask(c.op, c.rhs, T)
+    if not mask:
+        diags.append(Diagnostic("bad-guard", f"the guard `t {c.op} {c.rhs}` holds at no step "
+                                f"(steps run 0..{T - 1})", c.span))
+    return mask
 
 
 def cond_steps(c: A.Cond, T: int, diags: list[Diagnostic]) -> list[int]:
     """The steps in 0..T-1 where a guard holds (reports guards that cannot hold)."""
-    if isinstance(c, A.CondAnd):
-        right = set(cond_steps(c.right, T, diags))
-        return [t for t in cond_steps(c.left, T, diags) if t in right]
-    if isinstance(c, A.CondIn):
-        bad = sorted({x for x in c.steps if x >= T})
-        if bad:
-            diags.append(Diagnostic("bad-guard", f"the guard names step{'s' if len(bad) > 1 else ''} {_list(bad)}, "
-                                    f"but steps run 0..{T - 1}", c.span))
-        return sorted({x for x in c.steps if x < T})
-    if isinstance(c, A.CondMod):
-        if c.modulus == 0:
-            diags.append(Diagnostic("bad-guard", "`t % 0` divides by zero", c.span))
-            return []
-        return [t for t in range(T) if _compare(t % c.modulus, c.op, c.rhs)]
-    steps = [t for t in range(T) if _compare(t, c.op, c.rhs)]
-    if not steps:
-        diags.append(Diagnostic("bad-guard", f"the guard `t {c.op} {c.rhs}` holds at no step "
-                                f"(steps run 0..{T - 1})", c.span))
-    return steps
+    return mask_steps(cond_mask(c, T, diags))
 
 
 def equation_steps(name: str, eqs: list[A.StreamDef], T: int) -> tuple[list[tuple[int, ...]], list[Diagnostic]]:
-    """Steps of each equation of a stream; reports overlaps, gaps and bad guards."""
+    """Steps of each equation of a stream; reports overlaps, gaps and bad guards.
+
+    A step that two equations define is reported and kept by the first, so the steps
+    listed over all equations are at most T.
+    """
     diags: list[Diagnostic] = []
-    sets: list[set[int]] = []
+    full = (1 << T) - 1
+    masks: list[int] = []
     otherwise_seen: A.StreamDef | None = None
     for eq in eqs:
         if isinstance(eq.guard, A.When):
-            sets.append(set(cond_steps(eq.guard.cond, T, diags)))
+            masks.append(cond_mask(eq.guard.cond, T, diags))
         elif isinstance(eq.guard, A.Otherwise):
             if otherwise_seen is not None:
                 diags.append(Diagnostic("bad-guard", f"stream '{name}' has two `otherwise` equations", eq.span,
                                         (f"the first is on line {otherwise_seen.span.line}",)))
-                sets.append(set())
-                continue
-            otherwise_seen = eq
-            sets.append(set())  # filled in below
+            else:
+                otherwise_seen = eq
+            masks.append(0)  # the first is filled in below
         else:
-            sets.append(set(range(T)))
-    covered: set[int] = set()
-    for eq, s in zip(eqs, sets):
+            masks.append(full)
+    covered = 0
+    for eq, mask in zip(eqs, masks):
         if not isinstance(eq.guard, A.Otherwise):
-            covered |= s
+            covered |= mask
     for i, eq in enumerate(eqs):
-        if isinstance(eq.guard, A.Otherwise) and eq is otherwise_seen:
-            sets[i] = set(range(T)) - covered
-            if not sets[i]:
+        if eq is otherwise_seen:
+            masks[i] = full & ~covered
+            if not masks[i]:
                 diags.append(Diagnostic("bad-guard", f"`otherwise` covers no step of stream '{name}'", eq.span,
                                         ("the `when` equations already define every step",)))
-    owner_of: dict[int, A.StreamDef] = {}
-    for eq, steps in zip(eqs, sets):
-        twice = sorted(t for t in steps if t in owner_of)
+    owner: dict[int, A.StreamDef] = {}  # step -> the equation that defines it
+    owned = 0
+    out: list[tuple[int, ...]] = []
+    for eq, mask in zip(eqs, masks):
+        twice = mask & owned
         if twice:
-            first = owner_of[twice[0]]
-            diags.append(Diagnostic("step-twice", f"step{'s' if len(twice) > 1 else ''} {_list(twice)} of stream "
-                                    f"'{name}' {'are' if len(twice) > 1 else 'is'} defined twice", eq.span,
-                                    (f"also defined on line {first.span.line}",)))
+            count = twice.bit_count()
+            first = mask_steps(twice, 10 if count > 12 else None)
+            diags.append(Diagnostic("step-twice", f"step{'s' if count > 1 else ''} {_list(first, count)} of stream "
+                                    f"'{name}' {'are' if count > 1 else 'is'} defined twice", eq.span,
+                                    (f"also defined on line {owner[first[0]].span.line}",)))
+        steps = tuple(mask_steps(mask & ~owned))
         for t in steps:
-            owner_of.setdefault(t, eq)
-    missing = [t for t in range(T) if t not in owner_of]
-    if missing and T:
+            owner[t] = eq
+        owned |= mask
+        out.append(steps)
+    missing = full & ~owned
+    if missing:
+        count = missing.bit_count()
         diags.append(Diagnostic("step-undefined", f"stream '{name}' has no definition at "
-                                f"step{'s' if len(missing) > 1 else ''} {_list(missing)}", eqs[0].span,
-                                ("add an equation for those steps, or an `otherwise` one",)))
-    return [tuple(sorted(s)) for s in sets], diags
+                                f"step{'s' if count > 1 else ''} {_list(mask_steps(missing, 10 if count > 12 else None), count)}",
+                                eqs[0].span, ("add an equation for those steps, or an `otherwise` one",)))
+    return out, diags

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..catalogue import KINDS, Params
-from ..errors import Diagnostic, did_you_mean
+from ..errors import Diagnostic
 from ..syntax import ast as A
 from .params import resolve_params
 from .symbols import Symbols
@@ -25,7 +25,7 @@ class ChainStage:
 
 def unknown_layer(sym: Symbols, name: str, span) -> Diagnostic:
     return Diagnostic("unknown-layer", f"unknown layer '{name}'", span,
-                      did_you_mean(name, [*KINDS, *sym.layer_defs]) or ("see `docs/language.md` for the layer kinds",))
+                      sym.suggest(name, KINDS, sym.layer_defs) or ("see `docs/language.md` for the layer kinds",))
 
 
 def check_mode(kind_name: str, mode: str | None, span, diags: list[Diagnostic]) -> str | None:

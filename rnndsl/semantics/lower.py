@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import networkx as nx
+
 from ..errors import Diagnostic, Span
-from ..ir import InputDecl, Loss, NodeAttr, OutputDecl, Program, Role, TargetKind, unroll
+from ..ir import InputDecl, Loss, NodeAttr, OutputDecl, Program, Role, TargetKind, unroll, unrolled_size
+from ..limits import MAX_UNROLLED_EDGES, MAX_UNROLLED_NODES
 from ..syntax import ast as A
 from .expressions import Ctx, GraphBuilder
 from .guards import equation_steps
@@ -41,9 +44,13 @@ def lower(spec: A.Spec, bindings: Bindings | None = None) -> Lowered:
     diags.extend(found)
     b = GraphBuilder(sym, chains)
     T = sym.steps
+    all_steps = tuple(range(T))  # one tuple, shared by every stream
+    timed_names = len(sym.stream_defs) + sum(1 for name in sym.input_names if sym.sequence_input(name))
+    # Every stream has a node per step: more than the limit allows is reported before any per-step work.
+    per_step = sym.steps_ok and not _too_big(spec, diags, timed_names * T, 0, T)
     inputs = [InputDecl(i.name, i.shape, i.sequence, i.span) for i in sym.inputs.values()]
     for name in sym.input_names:
-        timed = tuple(range(T)) if sym.sequence_input(name) else None
+        timed = all_steps if sym.sequence_input(name) else None
         b.add_node(NodeAttr(name, Role.INPUT, name, steps=timed, span=sym.inputs[name].span if name in sym.inputs
                             else Span.unknown()))
     # Declare every value and stream before lowering any expression: reads may go forward.
@@ -51,7 +58,7 @@ def lower(spec: A.Spec, bindings: Bindings | None = None) -> Lowered:
         if isinstance(st, A.ValueDef) and sym.value_defs.get(st.name) is st:
             b.add_node(NodeAttr(st.name, Role.VALUE, st.name, span=st.span))
         elif isinstance(st, A.StreamDef) and sym.stream_defs.get(st.name, [None])[0] is st:
-            b.add_node(NodeAttr(st.name, Role.STREAM, st.name, steps=tuple(range(T)), span=st.span))
+            b.add_node(NodeAttr(st.name, Role.STREAM, st.name, steps=all_steps, span=st.span))
     for st in spec.statements:
         if isinstance(st, A.ValueDef) and sym.value_defs.get(st.name) is st:
             root = b.expr(st.expr, Ctx(st.name, None, True))
@@ -59,7 +66,7 @@ def lower(spec: A.Spec, bindings: Bindings | None = None) -> Lowered:
                 b.connect(root, st.name, 0)
         elif isinstance(st, A.StreamDef) and sym.stream_defs.get(st.name, [None])[0] is st:
             eqs = sym.stream_defs[st.name]
-            if sym.steps_ok:
+            if per_step:
                 steps_of, found = equation_steps(st.name, eqs, T)
                 b.diags.extend(found)
             else:
@@ -71,8 +78,11 @@ def lower(spec: A.Spec, bindings: Bindings | None = None) -> Lowered:
     diags.extend(b.diags)
     outputs, found = _outputs(sym, spec)
     diags.extend(found)
-    unrolled, found = unroll(b.g, T, sym.inits)
-    diags.extend(found)
+    if per_step and not _too_big(spec, diags, *unrolled_size(b.g), T):
+        unrolled, found = unroll(b.g, T, sym.inits)
+        diags.extend(found)
+    else:
+        unrolled = nx.DiGraph()  # the per-step checks are skipped; what is wrong is reported
     block, found = train_block(spec)
     diags.extend(found)
     program = Program(
@@ -84,6 +94,22 @@ def lower(spec: A.Spec, bindings: Bindings | None = None) -> Lowered:
         steps_from_data=sym.steps_from_data, masked=sym.masked,
     )
     return Lowered(program, block, tuple(diags))
+
+
+def _too_big(spec: A.Spec, diags: list[Diagnostic], nodes: int, edges: int, T: int) -> bool:
+    """Report an unrolled graph beyond MAX_UNROLLED_NODES or MAX_UNROLLED_EDGES (at the steps line)."""
+    if nodes > MAX_UNROLLED_NODES:
+        what = f"{nodes:,} nodes (one per value and layer at each step); the limit is {MAX_UNROLLED_NODES:,}"
+    elif edges > MAX_UNROLLED_EDGES:
+        what = f"{edges:,} edges (one per read at each step); the limit is {MAX_UNROLLED_EDGES:,}"
+    else:
+        return False
+    where = next((st.span for st in spec.statements if isinstance(st, A.Steps)), None)
+    where = where or next((st.span for st in spec.statements if isinstance(st, A.StreamDef)), Span(1, 1, 1, 2))
+    diags.append(Diagnostic("limit", f"over {T:,} steps the unrolled graph would have {what}", where,
+                            ("use fewer steps, or fewer layers in the streams",
+                             "rnndsl's limits on specs are listed in docs/language.md, Limits")))
+    return True
 
 
 def _outputs(sym: Symbols, spec: A.Spec) -> tuple[list[OutputDecl], list[Diagnostic]]:

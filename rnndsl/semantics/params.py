@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from ..syntax import ast as A
 from ..errors import Diagnostic, Span, did_you_mean
@@ -100,7 +100,7 @@ def resolve_params(
     params: tuple[Param, ...],
     positional: Sequence[A.Value | A.Expr],
     keywords: Sequence[A.Kwarg],
-    defaults: Sequence[A.Kwarg],
+    defaults: Mapping[str, A.Kwarg],
     span: Span,
 ) -> tuple[Params, list[Diagnostic]]:
     """Match positional and keyword literals to `params`; report every problem."""
@@ -138,9 +138,9 @@ def resolve_params(
             diags.append(Diagnostic("bad-param", f"{owner}: parameter '{p.name}' is given twice", kw.span))
             continue
         _set(owner, p, kw.value, values, diags, span)
-    for kw in defaults:
-        p = next((q for q in params if q.name == kw.name), None)
-        if p is not None and p.name not in values:
+    for p in params:  # `defaults` may name many parameters: look up only this kind's
+        kw = defaults.get(p.name)
+        if kw is not None and p.name not in values:
             _set(owner, p, kw.value, values, diags, span)
     ordered: list[tuple[str, Any]] = []
     for p in params:

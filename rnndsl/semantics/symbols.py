@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Collection, Mapping
 
 from ..catalogue import DATASETS, KINDS, Dataset, Shape
 from ..errors import Diagnostic, Span, did_you_mean
-from ..limits import MAX_STEPS
+from ..limits import MAX_STEPS, MAX_SUGGESTION_WORK
 from ..syntax import ast as A
 
 __all__ = ["Symbols", "Bindings", "InputInfo", "TargetInfo", "collect", "INIT_KINDS", "TARGET_KINDS"]
@@ -60,13 +61,14 @@ class Symbols:
     value_defs: dict[str, A.ValueDef] = field(default_factory=dict)
     stream_defs: dict[str, list[A.StreamDef]] = field(default_factory=dict)
     inits: dict[str, str] = field(default_factory=dict)
-    defaults: tuple[A.Kwarg, ...] = ()
+    defaults: dict[str, A.Kwarg] = field(default_factory=dict)  # parameter -> its default (the first written)
     inputs: dict[str, InputInfo] = field(default_factory=dict)
     targets: dict[str, TargetInfo] = field(default_factory=dict)
     steps_from_data: bool = False
     masked: bool = False
     data_line: bool = False  # a `data` line was written (even one naming an unknown dataset)
     diags: list[Diagnostic] = field(default_factory=list)
+    suggestion_work: int = MAX_SUGGESTION_WORK  # names "did you mean" may still compare
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -83,6 +85,19 @@ class Symbols:
 
     def error(self, code: str, message: str, span: Span, notes=()) -> None:
         self.diags.append(Diagnostic(code, message, span, tuple(notes)))
+
+    def suggest(self, word: str, *pools: Collection[str]) -> tuple[str, ...]:
+        """A "did you mean" note for `word` from the spec's names, while the budget lasts.
+
+        Each note compares `word` with every name, so a spec with thousands of names and
+        thousands of typos would take minutes: past MAX_SUGGESTION_WORK names compared,
+        the notes are left out.
+        """
+        size = sum(len(p) for p in pools)
+        if size > self.suggestion_work:
+            return ()
+        self.suggestion_work -= size
+        return did_you_mean(word, itertools.chain.from_iterable(pools))
 
 
 def _single(sym: Symbols, stmts: tuple[A.Stmt, ...], cls: type, word: str):
@@ -124,7 +139,8 @@ def collect(spec: A.Spec, bindings: Bindings | None = None) -> Symbols:
                   did_you_mean(data.name, DATASETS) or [f"datasets: {', '.join(DATASETS)}"])
     else:
         sym.dataset = DATASETS[data.name]
-    sym.defaults = tuple(kw for d in s if isinstance(d, A.Defaults) for kw in d.kwargs)
+    for kw in (kw for d in s if isinstance(d, A.Defaults) for kw in d.kwargs):
+        sym.defaults.setdefault(kw.name, kw)
     _collect_inputs(sym, s, bindings)
     _collect_targets(sym, s, bindings)
     _collect_layers(sym, s)
@@ -290,7 +306,7 @@ def _collect_inits(sym: Symbols, stmts: tuple[A.Stmt, ...]) -> None:
             continue
         if st.stream not in sym.stream_defs:
             sym.error("unknown-name", f"init names '{st.stream}', which is not a stream", st.span,
-                      did_you_mean(st.stream, sym.stream_defs))
+                      sym.suggest(st.stream, sym.stream_defs))
         elif st.kind not in INIT_KINDS:
             sym.error("bad-param", f"unknown initial state '{st.kind}'", st.span,
                       [f"initial states: {', '.join(INIT_KINDS)}"])

@@ -37,7 +37,7 @@ def _optimizer(item: A.TrainItem, diags: list[Diagnostic]) -> tuple[str, Params]
     items = v.items if isinstance(v, A.VCall) else ()
     pos = [i for i in items if not isinstance(i, A.Kwarg)]
     kws = [i for i in items if isinstance(i, A.Kwarg)]
-    params, found = resolve_params(name, OPTIMIZERS[name], pos, kws, (), v.span)
+    params, found = resolve_params(name, OPTIMIZERS[name], pos, kws, {}, v.span)
     diags.extend(found)
     return name, params if not found else _defaults(name)
 
@@ -52,7 +52,7 @@ def train_block(spec: A.Spec) -> tuple[TrainBlock, list[Diagnostic]]:
             if item.key == "optimizer":
                 optimizer, opt_params = _optimizer(item, diags)
             elif item.key in TRAIN_KEYS:
-                params, found = resolve_params(item.key, (TRAIN_KEYS[item.key],), (item.value,), (), (), item.span)
+                params, found = resolve_params(item.key, (TRAIN_KEYS[item.key],), (item.value,), (), {}, item.span)
                 diags.extend(found)
                 if item.key in params:
                     cfg[item.key] = params[item.key]

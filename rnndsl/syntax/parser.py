@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import os
 import stat
 from importlib import resources
@@ -15,14 +16,10 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.visitors import Transformer_NonRecursive
 
 from ..errors import Diagnostic, Span, SpecError
-from ..limits import MAX_NESTING, MAX_NUMBER_CHARS, MAX_SPEC_BYTES
+from ..limits import MAX_GUARD_STEPS, MAX_NESTING, MAX_NUMBER_CHARS, MAX_OPERATORS, MAX_SPEC_BYTES, MAX_TOKENS
 from . import ast as A
 
 __all__ = ["parse", "grammar_text", "KEYWORDS", "MAX_OPERATORS"]
-
-# Operators (+ - * |) in one statement.  With MAX_NESTING this bounds the depth of every
-# expression tree, so the recursive passes after the parser stay far from Python's stack limit.
-MAX_OPERATORS = 256
 
 KEYWORDS = ("model", "about", "data", "steps", "init", "defaults", "layer", "train", "input", "target",
             "when", "otherwise", "and", "in", "t", "last")
@@ -39,7 +36,7 @@ _OPEN = {"_LPAR", "_LSQB", "_LBRACE"}
 _CLOSE = {"_RPAR", "_RSQB", "_RBRACE"}
 # A newline next to one of these does not end the statement.
 _JOIN_AFTER = {"_PIPE", "_PLUS", "_MINUS", "_STAR", "_COMMA", "_EQUAL"}
-_OPERATORS = {"_PIPE", "_PLUS", "_MINUS", "_STAR"}
+_OPERATORS = {"_PIPE", "_PLUS", "_MINUS", "_STAR", "AND"}
 _JOIN_BEFORE = {"_PIPE", "_PLUS", "_STAR"}
 
 
@@ -49,7 +46,11 @@ def grammar_text() -> str:
 
 
 class _Continuations:
-    """Post-lexer: newlines inside brackets or beside an operator do not end a statement."""
+    """Post-lexer: newlines inside brackets or beside an operator do not end a statement.
+
+    It also enforces the limits that keep parsing and the passes after it bounded: tokens,
+    nesting, operators per statement and the length of a number.
+    """
 
     always_accept = ("_NL",)
 
@@ -58,7 +59,11 @@ class _Continuations:
         operators = 0
         pending: Token | None = None
         prev_type = ""
+        count = 0
         for tok in stream:
+            count += 1
+            if count > MAX_TOKENS:
+                raise _limit(tok, f"the spec has more than {MAX_TOKENS:,} words, numbers and symbols")
             if tok.type == "_NL":
                 if depth == 0 and prev_type not in _JOIN_AFTER and pending is None:
                     pending = tok
@@ -77,7 +82,7 @@ class _Continuations:
             elif tok.type in _OPERATORS:
                 operators += 1
                 if operators > MAX_OPERATORS:
-                    raise _limit(tok, f"more than {MAX_OPERATORS} operators (+ - * |) in one statement")
+                    raise _limit(tok, f"more than {MAX_OPERATORS} operators (+ - * | and) in one statement")
             elif tok.type == "NUMBER" and len(tok) > MAX_NUMBER_CHARS:
                 raise _limit(tok, f"a number of {len(tok):,} characters (the limit is {MAX_NUMBER_CHARS})")
             prev_type = tok.type
@@ -166,7 +171,12 @@ def _int(tok: Token) -> int:
 
 def _num(tok: Token) -> int | float:
     text = str(tok)
-    return int(text) if text.isascii() and text.isdigit() else float(text)
+    if text.isascii() and text.isdigit():
+        return int(text)
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: no float can hold it
+        raise _limit(tok, f"the number {text} is too large (a float holds at most about 1.8e308)")
+    return value
 
 
 _TIMED = object()  # the `[t]` of a declaration (a sentinel: a NAME token could spell "timed")
@@ -248,6 +258,9 @@ class _ToAst(Transformer_NonRecursive):
         return A.CondIn(c[0], _span_of(meta))
 
     def int_list(self, meta, c):
+        if len(c) > MAX_GUARD_STEPS:
+            raise _limit(c[MAX_GUARD_STEPS], f"a `t in {{...}}` guard of {len(c):,} steps (the limit is "
+                         f"{MAX_GUARD_STEPS:,})")
         return tuple(_int(x) for x in c)
 
     def cond_mod(self, meta, c):
