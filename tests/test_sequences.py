@@ -184,3 +184,18 @@ def test_a_multi_label_target_trains_with_sigmoid_cross_entropy(tmp_path: Path) 
                  "--no-summary"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["metrics"] == ["loss", "binacc"] and manifest["targets"][0]["loss"] == "sigmoid"
+
+
+@pytest.mark.skipif(not (SHARED / "Airline.csv").exists(), reason="../shared/data/timeseries is not beside the checkout")
+def test_the_csv_command_in_docs_data_md_runs(tmp_path: Path, monkeypatch) -> None:
+    import re
+    import shlex
+
+    doc = (ROOT / "docs" / "data.md").read_text()
+    command = re.search(r"## A series.*?```sh\n(.*?)\n```", doc, re.S).group(1)
+    argv = shlex.split(command)
+    assert argv[:2] == ["rnndsl", "compile"]
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "run"
+    assert main([*argv[1:], "--epochs", "2", "--out", str(out), "--no-summary"]) == 0
+    assert json.loads((out / "manifest.json").read_text())["metrics"] == ["loss", "mse", "mae"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import stat
 import sys
-import tempfile
 from pathlib import Path
 
 from ..errors import SpecError, render_all
@@ -89,15 +88,10 @@ def check_output_path(out: str, protect: tuple[str, ...] = ()) -> Path:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename: a failure never leaves half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
+    """Write through a temporary file and a rename (see training/files.py); an OS error is a usage error."""
+    from ..training.files import atomic_write
+
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
+        atomic_write(path, data)
     except OSError as err:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
         raise UsageError(f"{path}: cannot write: {err.strerror or err}") from None

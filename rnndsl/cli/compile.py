@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
+import signal
 import sys
 import time
 from datetime import datetime
@@ -51,7 +53,7 @@ def _rate(text: str) -> float:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the compile sub-command."""
     p = sub.add_parser("compile", help="build the TensorFlow model; with --train, train it and save a run folder")
-    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("spec", metavar="SPEC", nargs="?", help="the spec (with --resume: taken from the run folder)")
     p.add_argument("--train", action="store_true", help="train (defaults from the spec's train block)")
     p.add_argument("--epochs", type=_positive, help="override the spec's epochs")
     p.add_argument("--batch-size", type=_positive, help="override the spec's batch size")
@@ -69,6 +71,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="ask TensorFlow for deterministic kernels (slower on GPU; CPU runs are repeatable anyway)")
     p.add_argument("--out", metavar="DIR", help="run folder, new or empty (default runs/<spec>-<time>/)")
     p.add_argument("--no-summary", action="store_true", help="do not print the Keras model summary")
+    p.add_argument("--checkpoint-every", type=_positive, metavar="N",
+                   help="also save a checkpoint every N batches (one is always saved after every epoch)")
+    p.add_argument("--resume", metavar="RUN",
+                   help="continue an interrupted, killed or diverged run from its newest checkpoint "
+                        "(--epochs may extend it, --lr lower its rate)")
     p.set_defaults(func=cmd_compile)
 
 
@@ -128,14 +135,52 @@ def _load_data(args: argparse.Namespace, program, seed: int):
     return data
 
 
+def _resume_args(args: argparse.Namespace) -> tuple[dict, str]:
+    """The manifest of the run to resume, and its spec; its data and settings become the defaults."""
+    run = Path(args.resume)
+    try:
+        manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+        spec_text = (run / "spec.rnn").read_text(encoding="utf-8")
+    except (OSError, ValueError) as err:
+        raise UsageError(f"--resume {run}: not a run folder ({err})") from None
+    if not (run / "checkpoints" / "state.json").exists():
+        raise UsageError(f"--resume {run}: it has no checkpoint to continue from")
+    if args.spec and Path(args.spec).resolve() != (run / "spec.rnn").resolve():
+        raise UsageError("--resume continues the run folder's own spec; leave SPEC out")
+    data_args = manifest.get("data_args") or {}
+    for key in ("data", "data_dir", "window", "limit"):
+        if getattr(args, key) is None:
+            setattr(args, key, data_args.get(key))
+    settings = manifest.get("settings", {})
+    args.batch_size = args.batch_size or settings.get("batch")
+    args.seed = settings.get("seed") if args.seed is None else args.seed
+    args.epochs = args.epochs or settings.get("epochs")
+    if args.lr is None and settings.get("optimizer_params", {}).get("lr"):
+        args.lr = float(settings["optimizer_params"]["lr"])
+    args.train, args.out, args.spec = True, str(run), str(run / "spec.rnn")
+    return manifest, spec_text
+
+
 def cmd_compile(args: argparse.Namespace) -> int:
+    manifest = None
+    if args.resume:
+        manifest, _ = _resume_args(args)
+    elif not args.spec:
+        raise UsageError("compile needs a SPEC (or --resume RUN)")
     analysed, text = load(args.spec)  # fails before TensorFlow is imported
     try:
         cfg = run_config(analysed.train, lr=args.lr, batch=args.batch_size, epochs=args.epochs, seed=args.seed,
                          xla=args.xla)
     except ConfigError as err:
         raise UsageError(str(err)) from None
-    out = _run_folder(args, analysed.checked.program.name)
+    if manifest is not None:
+        done = manifest.get("epochs_done", 0)
+        if manifest.get("status") == "finished" and cfg.epochs <= done:
+            raise UsageError(f"--resume {args.out}: it finished its {done} epoch(s); pass --epochs N (N > {done}) "
+                             f"to train further")
+        out = Path(args.out)
+    else:
+        out = _run_folder(args, analysed.checked.program.name)
     data = None
     if args.train:  # the data is read, checked and bound to the spec before anything is built
         from ..data import DataError
@@ -157,8 +202,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
     from ..backends.keras import emit_keras
     from ..passes import prepare
-    from ..training.loop import fit
-    from ..training.run_folder import device_description, write_run
+    from ..training.loop import Diverged, fit
+    from ..training.run_folder import RunFolder, device_description
 
     keras.utils.set_random_seed(cfg.seed)
     if args.deterministic:
@@ -174,24 +219,46 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if n_keras != checked.total_params:  # a backend defect, not a user error
         raise RuntimeError(f"the two parameter counts differ: Keras {n_keras:,}, check {checked.total_params:,}")
 
-    result = None
+    extra = {"build_seconds": round(build_s, 3), "command": " ".join(sys.argv),
+             "data_args": {"data": args.data, "data_dir": args.data_dir, "window": args.window, "limit": args.limit}}
+    folder = RunFolder(out, checked, text, _resolved_spec(text, cfg), data, cfg, extra)
+    folder.start(resumed=manifest is not None)
+    result, status = None, "finished"
     if data is not None:
         print(f"rnndsl: data: {data.describe()}")
-        print(f"rnndsl: training {cfg.epochs} epoch(s), batch {cfg.batch}, {cfg.optimizer} lr {cfg.lr:g}, "
-              f"seed {cfg.seed}, xla {'on' if cfg.xla else 'off'}", flush=True)
-
+        what = "resuming" if manifest is not None else "training"
+        print(f"rnndsl: {what} {cfg.epochs} epoch(s), batch {cfg.batch}, {cfg.optimizer} lr {cfg.lr:g}, "
+              f"seed {cfg.seed}, xla {'on' if cfg.xla else 'off'}; checkpoints in {out / 'checkpoints'}", flush=True)
         def report(row) -> None:
             def part(split: str) -> str:
                 return " ".join(f"{k[len(split) + 1:]} {v:.4f}" for k, v in row.values.items() if k.startswith(split))
             print(f"rnndsl: epoch {row.epoch}/{cfg.epochs}: train {part('train')} | test {part('test')} | "
                   f"{row.seconds:.1f} s", flush=True)
+            folder.epoch(live)
 
-        result = fit(models, data, cfg, on_epoch=report)
-        if result.interrupted:
-            print(f"\nrnndsl: interrupted after {len(result.rows)} epoch(s); saving what was done", file=sys.stderr)
-    write_run(out, checked, models, text, _resolved_spec(text, cfg), data, cfg, result,
-              {"build_seconds": round(build_s, 3), "command": " ".join(sys.argv)})
-    _write_diagram(checked, out)
+        from ..training.loop import RunResult
+        live = RunResult()
+        old_term = signal.signal(signal.SIGTERM, _terminate)  # SIGTERM stops like Ctrl-C: a checkpoint, then exit
+        try:
+            result = fit(models, data, cfg, on_epoch=report, folder=out, checkpoint_every=args.checkpoint_every, resume=manifest is not None,
+                         live=live)
+            status = "interrupted" if result.interrupted else "finished"
+        except Diverged as err:
+            result, status = live, "diverged"
+            _diverged(err, out, cfg)
+        finally:
+            signal.signal(signal.SIGTERM, old_term)
+        if status == "interrupted":
+            print(f"\nrnndsl: interrupted after {len(result.rows)} epoch(s); saving what was done; continue with "
+                  f"rnndsl compile --resume {out}", file=sys.stderr)
+    old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the last writes short
+    try:
+        folder.finish(models, result, status)
+        _write_diagram(checked, out)
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+    if status == "diverged":
+        return 4
     if result is not None and result.rows:
         last = result.rows[-1]
         finals = ", ".join(f"{_WORDS.get(k[5:], k[5:])} {v:.4f}" for k, v in last.values.items()
@@ -199,7 +266,20 @@ def cmd_compile(args: argparse.Namespace) -> int:
         print(f"rnndsl: final test {finals} (loss {last.test_loss:.4f}) after {last.epoch} epoch(s); run folder {out}")
     else:
         print(f"rnndsl: model saved; run folder {out}")
-    return 130 if result is not None and result.interrupted else 0
+    return 130 if status == "interrupted" else 0
+
+
+def _terminate(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _diverged(err, out: Path, cfg: RunConfig) -> None:
+    where = (f"the last good checkpoint is from epoch {err.last_good[0]}"
+             + (f", step {err.last_good[1]}" if err.last_good[1] else " (start)") if err.last_good
+             else "no checkpoint was saved before it")
+    print(f"rnndsl: error: training diverged: the loss became {err.loss} (NaN or infinite) at epoch {err.epoch}, "
+          f"step {err.step}, with lr {cfg.lr:g}; {where}.\n"
+          f"  Resume with a lower rate: rnndsl compile --resume {out} --lr {cfg.lr / 10:g}", file=sys.stderr)
 
 
 _WORDS = {"acc": "accuracy", "mse": "MSE", "mae": "MAE", "binacc": "binary accuracy"}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -12,10 +14,19 @@ import tensorflow as tf
 
 from ..backends.keras import LENGTHS, KerasModels
 from ..data import DataSet, Split
+from .checkpoint import Checkpointer, Resume
 from .config import RunConfig
 from .step import make_eval_step, make_optimizer, make_train_step, metric_names
 
-__all__ = ["EpochRow", "RunResult", "fit", "evaluate", "batch_inputs"]
+__all__ = ["EpochRow", "RunResult", "Diverged", "fit", "evaluate", "batch_inputs", "epoch_order"]
+
+
+class Diverged(Exception):
+    """The loss became NaN or infinite (the message is user-facing)."""
+
+    def __init__(self, epoch: int, step: int, loss: float, last_good: tuple[int, int] | None):
+        self.epoch, self.step, self.loss, self.last_good = epoch, step, loss, last_good
+        super().__init__(f"the loss became {loss} at epoch {epoch}, step {step}")
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,14 @@ class _Totals:
             self.sums[i] += float(s)
             self.counts[i] += float(c)
 
+    def state(self) -> dict:
+        return {"loss": self.loss, "n": self.n, "sums": list(self.sums), "counts": list(self.counts)}
+
+    def load(self, state: dict) -> None:
+        if state:
+            self.loss, self.n = state["loss"], state["n"]
+            self.sums, self.counts = list(state["sums"]), list(state["counts"])
+
     def values(self, prefix: str) -> dict[str, float]:
         out = {f"{prefix}_loss": self.loss / max(self.n, 1.0)}
         for name, s, c in zip(self.names, self.sums, self.counts):
@@ -123,37 +142,70 @@ class _Progress:
         self.stream.flush()
 
 
+def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The order of the training examples in an epoch: a function of the seed and the epoch alone,
+    so a resumed run sees the same batches as an uninterrupted one."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
 def fit(models: KerasModels, data: DataSet, cfg: RunConfig, on_epoch: Callable[[EpochRow], None] | None = None,
-        progress: bool = True) -> RunResult:
+        progress: bool = True, folder: Path | None = None, checkpoint_every: int | None = None,
+        resume: bool = False, live: RunResult | None = None) -> RunResult:
     """Train the logits model with the train step; test after every epoch.
 
-    Ctrl-C stops after the current step and keeps the epochs done.
+    With `folder`, a checkpoint is saved after every epoch (and every `checkpoint_every`
+    batches) in folder/checkpoints; `resume` continues from the newest one.  A NaN or infinite
+    loss raises Diverged (the last checkpoint stays the last good one).  Ctrl-C stops after the
+    current step, saves a checkpoint of where it stood, and keeps the epochs done.  `live`, when
+    given, is the RunResult filled as epochs finish (the caller still has it if Diverged is raised).
     """
     model = models.logits
     steps = _steps(data.train)
     optimizer = make_optimizer(cfg.optimizer, cfg.optimizer_params)
     train_step = make_train_step(model, optimizer, models.heads, cfg.xla, steps)
     eval_step = make_eval_step(model, models.heads, cfg.xla, steps)
-    rng = np.random.default_rng(cfg.seed)
     names = metric_names(models.heads)
-    result = RunResult(metrics=names)
+    result = live if live is not None else RunResult()
+    result.metrics = names
+    saver = Checkpointer(folder, model, optimizer, checkpoint_every) if folder is not None else None
+    start = (saver.restore() if saver is not None and resume else None) or Resume()
+    result.rows = [EpochRow(r["epoch"], r["values"], r["seconds"]) for r in start.rows]
     n = len(data.train)
     n_steps = -(-n // cfg.batch)
+    epoch, i = start.epoch, start.step
+    totals = _Totals(names)
     try:
-        for epoch in range(1, cfg.epochs + 1):
+        for epoch in range(start.epoch, cfg.epochs + 1):
             started = time.perf_counter()
             bar = _Progress(n_steps, epoch, cfg.epochs) if progress else None
             totals = _Totals(names)
-            for i, idx in enumerate(_batches(n, cfg.batch, rng.permutation(n)), 1):
+            first = 0
+            if epoch == start.epoch and start.step:
+                totals.load(start.totals)
+                first = start.step
+            for i, idx in enumerate(_batches(n, cfg.batch, epoch_order(cfg.seed, epoch, n)), 1):
+                if i <= first:
+                    continue  # done before the run was interrupted
                 loss, stats = train_step(*_batch(models, data.train, idx))
+                loss = float(loss)
+                if not math.isfinite(loss):
+                    raise Diverged(epoch, i, loss, saver.last if saver else None)
                 totals.add(loss, stats, len(idx))
                 if bar is not None:
                     bar.update(i, totals.loss / totals.n)
+                if saver is not None and checkpoint_every and i % checkpoint_every == 0 and i < n_steps:
+                    saver.save(Resume(epoch, i, totals.state(), [asdict(r) for r in result.rows]))
             values = {**totals.values("train"), **evaluate(models, eval_step, data.test, max(cfg.batch, 100))}
             row = EpochRow(epoch, values, time.perf_counter() - started)
             result.rows.append(row)
+            if saver is not None:
+                saver.save(Resume(epoch + 1, 0, {}, [asdict(r) for r in result.rows]))
             if on_epoch is not None:
                 on_epoch(row)
     except KeyboardInterrupt:
         result.interrupted = True
+        if saver is not None and i and epoch <= cfg.epochs:  # where it stood: resume continues from here
+            done_epoch = bool(result.rows) and result.rows[-1].epoch == epoch
+            saver.save(Resume(epoch + 1, 0, {}, [asdict(r) for r in result.rows]) if done_epoch
+                       else Resume(epoch, i, totals.state(), [asdict(r) for r in result.rows]))
     return result

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
+import os
 import hashlib
 import json
 import platform
@@ -18,10 +20,11 @@ import tensorflow as tf
 from ..backends.keras import KerasModels
 from ..checks import Checked
 from .config import RunConfig
+from .files import atomic_write
 from ..data import DataSet
 from .loop import EpochRow, RunResult
 
-__all__ = ["write_run", "device_description", "versions"]
+__all__ = ["RunFolder", "write_run", "device_description", "versions"]
 
 
 def device_description() -> str:
@@ -87,46 +90,143 @@ def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None  # JSON has no NaN or Infinity
 
 
+class RunFolder:
+    """A run folder written as the run goes: never half a file, always a manifest.
+
+    `start` writes the specs and a manifest saying `running`; `epoch` rewrites the metrics,
+    TensorBoard scalars and the manifest after every epoch; `finish` writes the model and the
+    curves and the final status (finished, interrupted, diverged).  Every file is written to a
+    temporary name and renamed, so a crash or a full disk never leaves a truncated model.keras.
+    """
+
+    def __init__(self, out: Path, checked: Checked, spec_text: str, resolved_spec: str, data: DataSet | None,
+                 settings: RunConfig, extra: dict[str, Any]):
+        self.out, self.checked, self.spec_text, self.resolved = Path(out), checked, spec_text, resolved_spec
+        self.data, self.settings, self.extra = data, settings, dict(extra)
+        self.status = "running"
+        self.result: RunResult | None = None
+        self.board = None
+
+    def start(self, resumed: bool = False) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        if not resumed:
+            atomic_write(self.out / "spec.rnn", self.spec_text.encode("utf-8"))
+        atomic_write(self.out / "resolved.rnn", self.resolved.encode("utf-8"))
+        self._manifest()
+        if self.data is not None:
+            self.board = _TensorBoard(self.out / "tensorboard", self.checked, self.settings, self.data)
+
+    def epoch(self, result: RunResult) -> None:
+        self.result = result
+        self._metrics()
+        if self.board is not None and result.rows:
+            self.board.epoch(result.rows[-1])
+        self._manifest()
+
+    def finish(self, models: KerasModels, result: RunResult | None, status: str) -> None:
+        self.result, self.status = result, status
+        tmp = self.out / ".model.tmp.keras"
+        models.model.save(tmp)
+        os.replace(tmp, self.out / "model.keras")
+        if result is not None:
+            self._metrics()
+            if result.rows and self.data is not None:
+                _curves(result, f"{self.checked.program.name} on {self.data.name}", self.out / ".curves.tmp.png")
+                os.replace(self.out / ".curves.tmp.png", self.out / "curves.png")
+        if self.board is not None:
+            self.board.close()
+        self._manifest()
+
+    def _metrics(self) -> None:
+        result = self.result
+        if result is None:
+            return
+        cols = _columns(result)
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["epoch", *cols, "seconds"])
+        for r in result.rows:
+            w.writerow([r.epoch, *(f"{r.values.get(c, float('nan')):.6f}" for c in cols), f"{r.seconds:.3f}"])
+        atomic_write(self.out / "metrics.csv", buf.getvalue().encode("utf-8"))
+        atomic_write(self.out / "metrics.json", json.dumps(_records(result), indent=1).encode("utf-8"))
+
+    def _manifest(self) -> None:
+        checked, result, data, settings = self.checked, self.result, self.data, self.settings
+        program = checked.program
+        rows = result.rows if result else []
+        records = _records(result) if result else []
+        manifest = {
+            "spec": program.name,
+            "title": program.title,
+            "status": self.status,
+            "spec_sha256": hashlib.sha256(self.spec_text.encode("utf-8")).hexdigest(),
+            "parameters": checked.total_params,
+            "seed": settings.seed,
+            "settings": asdict(settings),
+            "steps": program.steps,
+            "targets": [{"name": o.name, "kind": o.target.value, "per_step": o.per_step, "size": o.size,
+                         "loss": o.loss.value} for o in program.outputs],
+            "metrics": ["loss", *(result.metrics if result else [])],
+            "dataset": None if data is None else {"name": data.name, "source": data.source,
+                                                  "train": len(data.train), "test": len(data.test),
+                                                  "masked": data.train.lengths is not None},
+            "device": device_description(),
+            "versions": versions(),
+            "epochs_done": len(rows),
+            "interrupted": self.status == "interrupted",
+            "final": records[-1] if records else None,
+            **self.extra,
+        }
+        atomic_write(self.out / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
+
+
+def _records(result: RunResult) -> list[dict]:
+    cols = _columns(result)
+    return [{"epoch": r.epoch, **{c: _finite(r.values.get(c, float("nan"))) for c in cols},
+             "seconds": round(r.seconds, 3)} for r in result.rows]
+
+
+class _TensorBoard:
+    """Scalars per epoch, the hyper-parameters and the model graph, for `tensorboard --logdir runs/`."""
+
+    def __init__(self, folder: Path, checked: Checked, settings: RunConfig, data: DataSet):
+        self.writer = tf.summary.create_file_writer(str(folder))
+        hparams = {"spec": checked.program.name, "optimizer": settings.optimizer, "lr": settings.lr,
+                   "batch": settings.batch, "epochs": settings.epochs, "seed": settings.seed,
+                   "parameters": checked.total_params, "data": data.name}
+        with self.writer.as_default():
+            try:
+                from tensorboard.plugins.hparams import api as hp
+
+                hp.hparams(hparams)
+            except ImportError:  # the hparams dashboard needs the tensorboard package; keep them as text
+                pass
+            tf.summary.text("hparams", json.dumps(hparams), step=0)
+        self.writer.flush()
+
+    def epoch(self, row: EpochRow) -> None:
+        with self.writer.as_default():
+            for key, value in row.values.items():
+                split, _, name = key.partition("_")
+                if math.isfinite(value):
+                    tf.summary.scalar(f"{name}/{split}", value, step=row.epoch)
+            tf.summary.scalar("seconds/epoch", row.seconds, step=row.epoch)
+        self.writer.flush()
+
+    def graph(self, model: keras.Model, example) -> None:
+        """The forward graph of the training model (the Graphs tab)."""
+        fn = tf.function(lambda x: model(x, training=False))
+        with self.writer.as_default():
+            tf.summary.graph(fn.get_concrete_function(example).graph)
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
 def write_run(out: Path, checked: Checked, models: KerasModels, spec_text: str, resolved_spec: str,
               data: DataSet | None, settings: RunConfig, result: RunResult | None, extra: dict[str, Any]) -> None:
-    """Write the run folder: model, specs, metrics, curves and the manifest."""
-    out.mkdir(parents=True, exist_ok=True)
-    models.model.save(out / "model.keras")
-    (out / "spec.rnn").write_text(spec_text, encoding="utf-8")
-    (out / "resolved.rnn").write_text(resolved_spec, encoding="utf-8")
-    rows = result.rows if result else []
-    if result is not None:
-        cols = _columns(result)
-        with open(out / "metrics.csv", "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["epoch", *cols, "seconds"])
-            for r in rows:
-                w.writerow([r.epoch, *(f"{r.values.get(c, float('nan')):.6f}" for c in cols), f"{r.seconds:.3f}"])
-        records = [{"epoch": r.epoch, **{c: _finite(r.values.get(c, float("nan"))) for c in cols},
-                    "seconds": round(r.seconds, 3)} for r in rows]
-        (out / "metrics.json").write_text(json.dumps(records, indent=1), encoding="utf-8")
-        if rows and data is not None:
-            _curves(result, f"{checked.program.name} on {data.name}", out / "curves.png")
-    program = checked.program
-    manifest = {
-        "spec": program.name,
-        "title": program.title,
-        "spec_sha256": hashlib.sha256(spec_text.encode("utf-8")).hexdigest(),
-        "parameters": checked.total_params,
-        "seed": settings.seed,
-        "settings": asdict(settings),
-        "steps": program.steps,
-        "targets": [{"name": o.name, "kind": o.target.value, "per_step": o.per_step, "size": o.size,
-                     "loss": o.loss.value} for o in program.outputs],
-        "metrics": ["loss", *(result.metrics if result else [])],
-        "dataset": None if data is None else {"name": data.name, "source": data.source,
-                                              "train": len(data.train), "test": len(data.test),
-                                              "masked": data.train.lengths is not None},
-        "device": device_description(),
-        "versions": versions(),
-        "epochs_done": len(rows),
-        "interrupted": bool(result.interrupted) if result else False,
-        "final": records[-1] if result is not None and rows else None,
-        **extra,
-    }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
+    """Write a whole run folder at once (a model built without training)."""
+    folder = RunFolder(out, checked, spec_text, resolved_spec, data, settings, extra)
+    folder.start()
+    folder.finish(models, result, "finished")

@@ -1,0 +1,109 @@
+"""Runs that survive faults: SIGKILL and resume, a diverging run, a second Ctrl-C, nothing overwritten."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+import keras  # noqa: E402
+
+from conftest import MNIST_DIR, ROOT  # noqa: E402
+
+pytestmark = [pytest.mark.tf, pytest.mark.skipif(not MNIST_DIR.exists(), reason="no ../shared/data/mnist")]
+VANILLA = str(ROOT / "specs" / "vanilla.rnn")  # it draws Gaussian noise: the random state must resume too
+ARGS = ["--train", "--data", "mnist", "--data-dir", str(MNIST_DIR), "--limit", "3000", "--epochs", "2",
+        "--checkpoint-every", "4", "--seed", "3", "--no-summary"]
+
+
+def _compile(*argv: str, **kw) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "rnndsl", "compile", *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+def _weights(run: Path) -> list[np.ndarray]:
+    import rnndsl.backends.keras.layers  # noqa: F401  (registers the custom layers)
+
+    return [w.numpy() if hasattr(w, "numpy") else np.asarray(w)
+            for w in keras.models.load_model(run / "model.keras").weights]
+
+
+def _state(run: Path) -> dict | None:
+    try:
+        return json.loads((run / "checkpoints" / "state.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def test_sigkill_mid_epoch_then_resume_gives_the_uninterrupted_run(tmp_path: Path) -> None:
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    proc = _compile(VANILLA, *ARGS, "--out", str(whole))
+    assert proc.wait(timeout=600) == 0, proc.stderr.read()
+
+    proc = _compile(VANILLA, *ARGS, "--out", str(killed))
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:  # kill it once a checkpoint from inside epoch 2 exists
+        state = _state(killed)
+        if state and state["epoch"] == 2 and state["step"] > 0:
+            break
+        assert proc.poll() is None, "the run ended before it could be killed"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    state = _state(killed)
+    assert state["epoch"] == 2 and state["step"] > 0
+    manifest = json.loads((killed / "manifest.json").read_text())
+    assert manifest["status"] == "running" and manifest["epochs_done"] == 1  # what a kill leaves: a valid folder
+
+    resumed = _compile("--resume", str(killed))
+    out, err = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, err
+    assert "resuming" in out
+    for a, b in zip(_weights(whole), _weights(killed)):
+        np.testing.assert_array_equal(a, b)
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert strip(json.loads((whole / "metrics.json").read_text())) == \
+        strip(json.loads((killed / "metrics.json").read_text()))
+    assert json.loads((killed / "manifest.json").read_text())["status"] == "finished"
+
+
+def test_a_diverging_run_stops_names_the_step_and_keeps_a_good_checkpoint(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    proc = _compile(VANILLA, *ARGS, "--lr", "1e6", "--out", str(run))
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 4, err
+    assert "training diverged" in err and ("nan" in err or "inf" in err) and "step" in err
+    assert f"--resume {run} --lr" in err
+    manifest = json.loads((run / "manifest.json").read_text())  # strict JSON: no NaN anywhere
+    assert manifest["status"] == "diverged"
+    json.loads((run / "metrics.json").read_text())
+    state = _state(run)
+    if state is not None:  # a checkpoint saved before the blow-up holds finite weights only
+        reader = tf.train.load_checkpoint(str(run / "checkpoints" / state["checkpoint"]))
+        for name in reader.get_variable_to_shape_map():
+            value = reader.get_tensor(name)
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                assert np.isfinite(value).all(), name
+
+
+def test_sigterm_saves_where_it_stood_and_the_folder_is_complete(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    proc = _compile(VANILLA, *ARGS[:-5], "--epochs", "50", "--seed", "3", "--no-summary", "--out", str(run))
+    deadline = time.monotonic() + 600
+    while _state(run) is None and time.monotonic() < deadline:
+        assert proc.poll() is None
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 130, err
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted" and (run / "model.keras").exists()
+    assert f"--resume {run}" in err
