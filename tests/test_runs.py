@@ -107,3 +107,19 @@ def test_sigterm_saves_where_it_stood_and_the_folder_is_complete(tmp_path: Path)
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["status"] == "interrupted" and (run / "model.keras").exists()
     assert f"--resume {run}" in err
+
+
+def test_the_run_folder_holds_tensorboard_scalars_hparams_and_the_graph(tmp_path: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from rnndsl.cli import main
+
+    run = tmp_path / "run"
+    assert main(["compile", VANILLA, *ARGS[:-5], "--epochs", "2", "--seed", "3", "--no-summary",
+                 "--out", str(run)]) == 0
+    events = EventAccumulator(str(run / "tensorboard"))
+    events.Reload()
+    tags = events.Tags()
+    assert {"loss/train", "loss/test", "acc/train", "acc/test", "hparams"} <= set(tags["tensors"])
+    assert tags["graph"]
+    assert [e.step for e in events.Tensors("acc/test")] == [1, 2]

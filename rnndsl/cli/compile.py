@@ -223,6 +223,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
              "data_args": {"data": args.data, "data_dir": args.data_dir, "window": args.window, "limit": args.limit}}
     folder = RunFolder(out, checked, text, _resolved_spec(text, cfg), data, cfg, extra)
     folder.start(resumed=manifest is not None)
+    folder.graph(models)
     result, status = None, "finished"
     if data is not None:
         print(f"rnndsl: data: {data.describe()}")

@@ -116,6 +116,14 @@ class RunFolder:
         if self.data is not None:
             self.board = _TensorBoard(self.out / "tensorboard", self.checked, self.settings, self.data)
 
+    def graph(self, models: KerasModels) -> None:
+        """The training model's forward graph, for TensorBoard's Graphs tab."""
+        if self.board is not None:
+            inputs = models.logits.inputs
+            specs = {t.name: tf.TensorSpec(t.shape, t.dtype) for t in inputs}
+            example = next(iter(specs.values())) if len(specs) == 1 else specs
+            self.board.graph(models.logits, example)
+
     def epoch(self, result: RunResult) -> None:
         self.result = result
         self._metrics()
