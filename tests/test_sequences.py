@@ -199,3 +199,17 @@ def test_the_csv_command_in_docs_data_md_runs(tmp_path: Path, monkeypatch) -> No
     out = tmp_path / "run"
     assert main([*argv[1:], "--epochs", "2", "--out", str(out), "--no-summary"]) == 0
     assert json.loads((out / "manifest.json").read_text())["metrics"] == ["loss", "mse", "mae"]
+
+
+def test_an_input_shape_left_to_the_data_is_taken_from_it(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(30, 7, 5)).astype(np.float32)
+    y = (x[:, :, 4].sum(1) > 0).astype(np.int64)
+    np.savez(tmp_path / "d.npz", x_train=x[:24], y_train=y[:24], x_test=x[24:], y_test=y[24:])
+    spec = tmp_path / "s.rnn"
+    spec.write_text("model free\ninput x[t]\ntarget y: class\nh[t] = gru(x[t], 8)\ny = h[last] | dense(2)\n")
+    out = tmp_path / "run"
+    assert main(["compile", str(spec), "--train", "--data", str(tmp_path / "d.npz"), "--epochs", "1",
+                 "--out", str(out), "--no-summary"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["steps"] == 7 and manifest["parameters"] == 3 * (5 * 8 + 8 * 8 + 8) + 8 * 2 + 2

@@ -30,7 +30,7 @@ def _rows(c: Checked) -> list[tuple[str, str, str, str, str, str]]:
                 params = f"shared {a.layer}"
             else:
                 seen.add(a.layer)
-                params = f"{layer_params.get(a.layer, 0):,}"
+                params = f"{layer_params[a.layer]:,}" if a.layer in layer_params else "?"
             rows.append(("  " + name, what, shape, steps_text(a.steps), params, f"{flops_by_node.get(name, 0):,}"))
         else:
             init = p.inits.get(name)
@@ -75,6 +75,9 @@ def summary(c: Checked) -> str:
             lines.append("  " + "  ".join("-" * w for w in widths))
     lines.append("")
     lines.append(f"  total: {c.total_params:,} parameters, {c.total_flops:,} FLOPs per sample")
+    if any(i.shape is None for i in p.inputs):
+        lines.append("  (an input's shape comes from the data: the layers after it, shown '?', are sized and "
+                     "counted when the data is read)")
     return "\n".join(lines)
 
 

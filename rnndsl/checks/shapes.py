@@ -156,7 +156,9 @@ def infer_shapes(program: Program, facts: Facts, diags) -> tuple[Facts, list[Dia
                 f"{fmt_shape(streams[s])}, which gives another shape at the next step",
                 program.node(s).span, ("every step of a stream must have the same shape",)))
     errors += _equations_agree(program, shapes, streams)
-    prior_errors = any(d.severity == "error" for d in diags) or errors
+    # An input whose shape the data will give leaves everything after it unknown until then.
+    from_data = any(i.shape is None for i in program.inputs)
+    prior_errors = any(d.severity == "error" for d in diags) or bool(errors) or from_data
     gaps: set[str] | None = None
     for s in program.streams:
         if s in streams or prior_errors:
@@ -168,6 +170,7 @@ def infer_shapes(program: Program, facts: Facts, diags) -> tuple[Facts, list[Dia
                                      f"without its own earlier state", program.node(s).span,
                                      ("give one step an equation that does not read a stream's earlier steps, "
                                       "such as h[t] = tanh(dense(x, 8)) when t == 0",)))
+            break  # the other streams of such a ring wait on this one: one error says it
     return dataclasses.replace(facts, shapes=shapes), errors
 
 

@@ -213,12 +213,12 @@ def _collect_inputs(sym: Symbols, stmts: tuple[A.Stmt, ...], bindings: Bindings)
         if st.name in KINDS:
             sym.error("duplicate-definition", f"'{st.name}' is a layer kind; pick another input name", st.span)
             continue
-        bad = [d for d in st.shape if not 1 <= d <= _MAX_DIM]
-        if bad or not 1 <= len(st.shape) <= 8:
+        if st.shape is not None and (any(not 1 <= d <= _MAX_DIM for d in st.shape) or not 1 <= len(st.shape) <= 8):
             sym.error("bad-param", f"input '{st.name}': a shape has 1 to 8 dimensions of 1 to {_MAX_DIM:,}",
                       st.span)
             continue
-        shape = tuple(bindings.shapes.get(st.name, st.shape))
+        given = bindings.shapes.get(st.name, st.shape)
+        shape = None if given is None else tuple(given)
         sym.inputs[st.name] = InputInfo(st.name, shape, st.timed, st.span)
 
 

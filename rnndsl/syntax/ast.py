@@ -252,10 +252,12 @@ class StreamDef:
 
 @dataclass(frozen=True)
 class InputDecl:
-    """`input x[t]: (12,)` (a sequence: one value of `shape` per step) or `input image: (28, 28, 1)`."""
+    """`input x[t]: (12,)` (a sequence: one value of `shape` per step) or `input image: (28, 28, 1)`.
+
+    `shape` is None when the spec leaves it to the data (`input x[t]`)."""
 
     name: str
-    shape: tuple[int, ...]
+    shape: tuple[int, ...] | None
     timed: bool = False
     span: Span = _span()
 

@@ -223,7 +223,8 @@ class _ToAst(Transformer_NonRecursive):
         return A.Train(tuple(c), _span_of(meta))
 
     def input_decl(self, meta, c):
-        return A.InputDecl(str(c[0]), c[-1], c[1] is _TIMED, _span_of(meta))
+        shape = c[-1] if isinstance(c[-1], tuple) else None
+        return A.InputDecl(str(c[0]), shape, len(c) > 1 and c[1] is _TIMED, _span_of(meta))
 
     def target_decl(self, meta, c):
         name = str(c[0])

@@ -119,8 +119,10 @@ def statement(s: A.Stmt) -> str:
             text += " otherwise"
         return text
     if isinstance(s, A.InputDecl):
-        dims = ", ".join(str(d) for d in s.shape) + ("," if len(s.shape) == 1 else "")
-        return f"input {s.name}{'[t]' if s.timed else ''}: ({dims})"
+        text = f"input {s.name}{'[t]' if s.timed else ''}"
+        if s.shape is None:
+            return text
+        return text + ": (" + ", ".join(str(d) for d in s.shape) + ("," if len(s.shape) == 1 else "") + ")"
     if isinstance(s, A.TargetDecl):
         text = f"target {s.name}{'[t]' if s.timed else ''}: {s.kind}"
         text += f"({s.size})" if s.size is not None else ""
