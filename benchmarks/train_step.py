@@ -57,7 +57,7 @@ def _setup(spec: str, which: str, xla: bool = False):
     x = tf.constant(rng.random((cfg.batch, *ds.shape), dtype=np.float32) * (255 if ds.name == "cifar10" else 1))
     y = tf.constant(rng.integers(0, ds.classes, cfg.batch).astype(np.int32))
     opt = make_optimizer(cfg.optimizer, dict(cfg.optimizer_params.items()))
-    step = make_train_step(model, opt, xla)
+    step = make_train_step(model, opt, xla=xla)
     return step, x, y
 
 
