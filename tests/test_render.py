@@ -102,3 +102,13 @@ def test_notebook_object_shows_svg() -> None:
     svg = spec._repr_svg_()
     assert svg.lstrip().startswith("<?xml") or "<svg" in svg
     assert "762,816" in repr(spec)
+
+
+def test_a_sequence_input_is_drawn_as_a_lane_of_steps() -> None:
+    from rnndsl.backends.dot import emit_dot
+    from rnndsl.pipeline import compile_text
+
+    text = "model s\ninput x[t]: (3,)\ntarget y: class(2)\nh[t] = gru(x[t], 4)\ny = h[last] | dense(2)\n"
+    dot = emit_dot(compile_text(text))
+    assert '"x@0" -> "h@0"' in dot and '"x@3" -> "h@3"' in dot and '"x" ->' not in dot
+    assert "steps from the data (drawn at 4)" in dot

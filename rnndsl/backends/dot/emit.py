@@ -154,6 +154,8 @@ def _header(dot: _Dot, c: Checked, view: str, rankdir: str) -> None:
     p = c.program
     title = _text(p.title)
     steps = f"{p.steps} step{'s' if p.steps != 1 else ''}" if p.streams else "no recurrence"
+    if p.steps_from_data and p.streams:
+        steps = f"steps from the data (drawn at {p.steps})"
     sub = f"{p.name}: {view} view, {steps}, {c.total_params:,} parameters"
     if p.about:
         sub += "\\n" + _text(p.about)
@@ -197,13 +199,16 @@ def _node_id(name: str, t: int | None) -> str:
     return f"{name}@init" if t == INIT else f"{name}@{t}"
 
 
-def _upstream_downstream(c: Checked) -> tuple[list[str], list[str]]:
-    """Untimed values that feed streams (drawn left) and those that read streams (the head)."""
+def _upstream_downstream(c: Checked, sequences: bool = True) -> tuple[list[str], list[str]]:
+    """Untimed values that feed streams (drawn left) and those that read streams (the head).
+
+    `sequences=False` leaves out sequence inputs (the unrolled view draws them as lanes)."""
     p = c.program
     timed_reach: set[str] = set()
     for name in p.streams:
         timed_reach |= nx.descendants(p.folded, name)
-    values = [n for n in sorted(p.folded.nodes, key=p.order) if p.node(n).role in (Role.INPUT, Role.VALUE)]
+    values = [n for n in sorted(p.folded.nodes, key=p.order) if p.node(n).role in (Role.INPUT, Role.VALUE)
+              and (sequences or not p.node(n).timed)]
     down = [v for v in values if v in timed_reach]
     up = [v for v in values if v not in timed_reach]
     return up, down
@@ -228,9 +233,11 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None) -> str:
     p = c.program
     T = p.steps
     reads = value_reads(c)
-    up, down = _upstream_downstream(c)
+    up, down = _upstream_downstream(c, sequences=False)
     inputs = _input_streams(c, reads)
-    lanes = [s for s in p.streams if s not in inputs] + [s for s in p.streams if s in inputs]
+    sequences = [i.name for i in p.inputs if i.sequence]  # read step by step: a lane at the bottom
+    timed = set(p.streams) | set(sequences)
+    lanes = [s for s in p.streams if s not in inputs] + [s for s in p.streams if s in inputs] + sequences
     row = {s: i for i, s in enumerate(lanes)}
     shown = list(range(T)) if max_steps is None or max_steps >= T else list(range(max_steps)) + [T - 1]
     elided = len(shown) < T
@@ -261,6 +268,7 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None) -> str:
             kinds_used.add(EdgeKind.FEED)
     # the grid
     fill = {s: _STREAM_FILL[i % len(_STREAM_FILL)] for i, s in enumerate(p.streams)}
+    fill.update({s: "#f4f4f4" for s in sequences})
     for s in lanes:
         for t in shown:
             label = f"{s}[{t}]" + (f"\\n{fmt_shape(c.shapes[s])}" if shapes and s in c.shapes else "")
@@ -270,7 +278,7 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None) -> str:
         if (s, INIT) in p.unrolled:
             lags = [p.unrolled.edges[e]["attr"].lag or 0 for e in p.unrolled.out_edges((s, INIT))]
             at = last_col + 1 if lags and all(lag < 0 for lag in lags) else -1
-            label = f"{s} init\\n{p.inits[s]}"
+            label = f"{s} init\\n{p.inits[s]}" if s in p.streams else f"{s} before 0\\nzeros"
             dot.add(f"{_q(_node_id(s, INIT))} {_attrs(label=label, style='dashed,rounded', color='#888888', fontcolor='#666666', pos=_pos(at, row[s]))};")
     # the reads, per step
     for r in reads:
@@ -279,7 +287,7 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None) -> str:
         for t in shown:
             if r.steps is not None and t not in r.steps:
                 continue
-            if r.src in p.streams:
+            if r.src in timed:
                 s_step = r.at if r.at is not None else t - (r.lag or 0)
                 if not 0 <= s_step < T:
                     src_id = _node_id(r.src, INIT)
