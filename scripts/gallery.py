@@ -19,7 +19,8 @@ from rnndsl.backends.dot import render_bytes  # noqa: E402
 def main() -> None:
     out = ROOT / "docs" / "gallery"
     out.mkdir(parents=True, exist_ok=True)
-    specs = sorted((ROOT / "specs").glob("*.rnn")) + sorted((ROOT / "specs" / "patterns").glob("*.rnn"))
+    specs = (sorted((ROOT / "specs").glob("*.rnn")) + sorted((ROOT / "specs" / "patterns").glob("*.rnn"))
+             + sorted((ROOT / "specs" / "sequences").glob("*.rnn")))
     lines = ["# Gallery", "",
              "Every spec in both views, drawn by `rnndsl render` (regenerate with `python scripts/gallery.py`).",
              "Unrolled: a column per step, a lane per stream; red edges cross between streams, blue stay in a",
