@@ -31,7 +31,7 @@ def main() -> None:
         name = str(path.relative_to(ROOT / "specs").with_suffix("")).replace("/", "-")
         p = checked.program
         lines += [f"## {p.title}", "", f"`{path.relative_to(ROOT)}`: {checked.total_params:,} parameters, "
-                  f"{p.steps} steps" if p.streams else f"`{path.relative_to(ROOT)}`: {checked.total_params:,} parameters, no recurrence", ""]
+                  + ("steps from the data" if p.steps_from_data else f"{p.steps} steps") if p.streams else f"`{path.relative_to(ROOT)}`: {checked.total_params:,} parameters, no recurrence", ""]
         views = ("unrolled", "folded") if p.streams else ("unrolled",)
         for view in views:
             svg = render_bytes(emit_dot(checked, view=view, max_steps=6 if p.steps > 8 else None), "svg")
