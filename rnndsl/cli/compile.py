@@ -71,6 +71,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="ask TensorFlow for deterministic kernels (slower on GPU; CPU runs are repeatable anyway)")
     p.add_argument("--out", metavar="DIR", help="run folder, new or empty (default runs/<spec>-<time>/)")
     p.add_argument("--no-summary", action="store_true", help="do not print the Keras model summary")
+    p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
+                   help="tf.distribute: mirrored (every local GPU), multiworker (processes or machines, "
+                        "each with its TF_CONFIG; worker 0 writes the run folder)")
     p.add_argument("--checkpoint-every", type=_positive, metavar="N",
                    help="also save a checkpoint every N batches (one is always saved after every epoch)")
     p.add_argument("--resume", metavar="RUN",
@@ -173,14 +176,26 @@ def cmd_compile(args: argparse.Namespace) -> int:
                          xla=args.xla)
     except ConfigError as err:
         raise UsageError(str(err)) from None
+    chief = True
+    if args.strategy == "multiworker":
+        from ..training.distribute import tf_config_role
+
+        try:
+            chief = tf_config_role()[0] == 0
+        except ValueError as err:
+            raise UsageError(str(err)) from None
     if manifest is not None:
         done = manifest.get("epochs_done", 0)
         if manifest.get("status") == "finished" and cfg.epochs <= done:
             raise UsageError(f"--resume {args.out}: it finished its {done} epoch(s); pass --epochs N (N > {done}) "
                              f"to train further")
         out = Path(args.out)
-    else:
+    elif chief:
         out = _run_folder(args, analysed.checked.program.name)
+    else:  # another worker of a multi-worker run: the chief writes the run folder; this one keeps scratch files
+        import tempfile
+
+        out = Path(tempfile.mkdtemp(prefix="rnndsl-worker-"))
     data = None
     if args.train:  # the data is read, checked and bound to the spec before anything is built
         from ..data import DataError
@@ -202,14 +217,22 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
     from ..backends.keras import emit_keras
     from ..passes import prepare
+    from ..training.distribute import distribution
     from ..training.loop import Diverged, fit
     from ..training.run_folder import RunFolder, device_description
 
+    dist = distribution(args.strategy)
     keras.utils.set_random_seed(cfg.seed)
     if args.deterministic:
         tf.config.experimental.enable_op_determinism()
     started = time.perf_counter()
-    models = emit_keras(prepare(checked))
+    if dist is not None:
+        print(f"rnndsl: {args.strategy} strategy: {dist.replicas} replica(s), worker {dist.worker} of {dist.workers}",
+              flush=True)
+        with dist.strategy.scope():
+            models = emit_keras(prepare(checked))
+    else:
+        models = emit_keras(prepare(checked))
     build_s = time.perf_counter() - started
     n_keras = models.model.count_params()
     if not args.no_summary:
@@ -222,8 +245,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
     extra = {"build_seconds": round(build_s, 3), "command": " ".join(sys.argv),
              "data_args": {"data": args.data, "data_dir": args.data_dir, "window": args.window, "limit": args.limit}}
     folder = RunFolder(out, checked, text, _resolved_spec(text, cfg), data, cfg, extra)
-    folder.start(resumed=manifest is not None)
-    folder.graph(models)
+    if chief:
+        folder.start(resumed=manifest is not None)
+        folder.graph(models)
     result, status = None, "finished"
     if data is not None:
         print(f"rnndsl: data: {data.describe()}")
@@ -235,14 +259,15 @@ def cmd_compile(args: argparse.Namespace) -> int:
                 return " ".join(f"{k[len(split) + 1:]} {v:.4f}" for k, v in row.values.items() if k.startswith(split))
             print(f"rnndsl: epoch {row.epoch}/{cfg.epochs}: train {part('train')} | test {part('test')} | "
                   f"{row.seconds:.1f} s", flush=True)
-            folder.epoch(live)
+            if chief:
+                folder.epoch(live)
 
         from ..training.loop import RunResult
         live = RunResult()
         old_term = signal.signal(signal.SIGTERM, _terminate)  # SIGTERM stops like Ctrl-C: a checkpoint, then exit
         try:
-            result = fit(models, data, cfg, on_epoch=report, folder=out, checkpoint_every=args.checkpoint_every, resume=manifest is not None,
-                         live=live)
+            result = fit(models, data, cfg, on_epoch=report, folder=out, checkpoint_every=args.checkpoint_every,
+                         resume=manifest is not None, live=live, dist=dist)
             status = "interrupted" if result.interrupted else "finished"
         except Diverged as err:
             result, status = live, "diverged"
@@ -254,10 +279,14 @@ def cmd_compile(args: argparse.Namespace) -> int:
                   f"rnndsl compile --resume {out}", file=sys.stderr)
     old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the last writes short
     try:
-        folder.finish(models, result, status)
-        _write_diagram(checked, out)
+        if chief:
+            folder.finish(models, result, status)
+            _write_diagram(checked, out)
     finally:
         signal.signal(signal.SIGINT, old_int)
+    if not chief:
+        print(f"rnndsl: worker done; the chief (worker 0) wrote the run folder", flush=True)
+        return 0 if status == "finished" else 130
     if status == "diverged":
         return 4
     if result is not None and result.rows:

@@ -72,6 +72,19 @@ def _batch(models: KerasModels, split: Split, idx: np.ndarray):
     return batch_inputs(models, split, idx), y, lengths
 
 
+def _shards(models: KerasModels, split: Split, idx: np.ndarray, dist, steps: int):
+    """Per-replica values: replica r of R takes examples idx[r::R] of the global batch, and its share of it."""
+    R = dist.replicas
+    lengths = split.lengths if split.lengths is not None else np.full(len(split), steps, np.int32)
+
+    def value(ctx):
+        part = idx[ctx.replica_id_in_sync_group::R]
+        x, y, _ = _batch(models, split, part)
+        return x, y, tf.constant(lengths[part]), tf.constant(len(part) / len(idx), tf.float32)
+
+    return dist.strategy.experimental_distribute_values_from_function(value)
+
+
 def _batches(n: int, batch: int, order: np.ndarray | None = None):
     idx = np.arange(n) if order is None else order
     for i in range(0, n, batch):
@@ -150,7 +163,7 @@ def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
 
 def fit(models: KerasModels, data: DataSet, cfg: RunConfig, on_epoch: Callable[[EpochRow], None] | None = None,
         progress: bool = True, folder: Path | None = None, checkpoint_every: int | None = None,
-        resume: bool = False, live: RunResult | None = None) -> RunResult:
+        resume: bool = False, live: RunResult | None = None, dist=None) -> RunResult:
     """Train the logits model with the train step; test after every epoch.
 
     With `folder`, a checkpoint is saved after every epoch (and every `checkpoint_every`
@@ -158,11 +171,20 @@ def fit(models: KerasModels, data: DataSet, cfg: RunConfig, on_epoch: Callable[[
     loss raises Diverged (the last checkpoint stays the last good one).  Ctrl-C stops after the
     current step, saves a checkpoint of where it stood, and keeps the epochs done.  `live`, when
     given, is the RunResult filled as epochs finish (the caller still has it if Diverged is raised).
+    `dist` (training/distribute.py) trains each global batch across the strategy's replicas; the
+    models must have been built in its scope.
     """
     model = models.logits
     steps = _steps(data.train)
-    optimizer = make_optimizer(cfg.optimizer, cfg.optimizer_params)
-    train_step = make_train_step(model, optimizer, models.heads, cfg.xla, steps)
+    if dist is not None:
+        with dist.strategy.scope():
+            optimizer = make_optimizer(cfg.optimizer, cfg.optimizer_params)
+        if cfg.batch < dist.replicas:
+            raise ValueError(f"a batch of {cfg.batch} cannot be shared by {dist.replicas} replicas")
+    else:
+        optimizer = make_optimizer(cfg.optimizer, cfg.optimizer_params)
+    train_step = make_train_step(model, optimizer, models.heads, cfg.xla, steps,
+                                 strategy=dist.strategy if dist is not None else None)
     eval_step = make_eval_step(model, models.heads, cfg.xla, steps)
     names = metric_names(models.heads)
     result = live if live is not None else RunResult()
@@ -186,7 +208,10 @@ def fit(models: KerasModels, data: DataSet, cfg: RunConfig, on_epoch: Callable[[
             for i, idx in enumerate(_batches(n, cfg.batch, epoch_order(cfg.seed, epoch, n)), 1):
                 if i <= first:
                     continue  # done before the run was interrupted
-                loss, stats = train_step(*_batch(models, data.train, idx))
+                if dist is None:
+                    loss, stats = train_step(*_batch(models, data.train, idx))
+                else:
+                    loss, stats = train_step(_shards(models, data.train, idx, dist, steps))
                 loss = float(loss)
                 if not math.isfinite(loss):
                     raise Diverged(epoch, i, loss, saver.last if saver else None)

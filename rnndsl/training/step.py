@@ -96,22 +96,35 @@ def _mask(lengths, steps):
 
 
 def make_train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer, heads: Sequence[Head] = (CLASS_HEAD,),
-                    xla: bool = False, steps: int | None = None):
+                    xla: bool = False, steps: int | None = None, strategy: tf.distribute.Strategy | None = None):
     """One training step as a tf.function: forward, the targets' losses, gradients, update.
 
     `step(x, y, lengths=None)` returns (loss, metric sums): for the default single class head
-    the sums are [(correct predictions, examples)].
+    the sums are [(correct predictions, examples)].  With a `strategy`, `step(values)` takes
+    per-replica (x, y, lengths, share): each replica's shard of one global batch and its
+    fraction of it.  Its loss is weighted by that share, the optimizer sums the gradients across
+    replicas, and the loss and sums come back reduced.
     """
     heads = tuple(heads)
 
-    @tf.function(jit_compile=xla, reduce_retracing=True)
-    def step(x, y, lengths=None):
+    def body(x, y, lengths=None, share=1.0):
         with tf.GradientTape() as tape:
             outs = model(x, training=True)
             loss, stats = _terms(heads, outs, y, _mask(lengths, steps))
-        grads = tape.gradient(loss, model.trainable_weights)
+            scaled = loss * share
+        grads = tape.gradient(scaled, model.trainable_weights)
         optimizer.apply_gradients(zip(grads, model.trainable_weights))
-        return loss, stats
+        return scaled, stats
+
+    if strategy is None:
+        return tf.function(body, jit_compile=xla, reduce_retracing=True)
+
+    @tf.function(reduce_retracing=True)
+    def step(values):  # per replica: (x, y, lengths, share)
+        loss, stats = strategy.run(lambda v: body(*v), args=(values,))
+        total = strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
+        return total, [(strategy.reduce(tf.distribute.ReduceOp.SUM, a, axis=None),
+                        strategy.reduce(tf.distribute.ReduceOp.SUM, b, axis=None)) for a, b in stats]
 
     return step
 
