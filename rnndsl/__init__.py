@@ -56,7 +56,10 @@ class Spec:
             from .training.api import as_dataset
             from .training.binding import bind
 
-            bindings, _ = bind(checked.program, as_dataset(*data) if isinstance(data, tuple) else as_dataset(data))
+            if isinstance(data, tuple):
+                x, y, *rest = data
+                data = as_dataset(x, y, lengths=rest[0] if rest else None)
+            bindings, _ = bind(checked.program, as_dataset(data), dict(checked.shapes))
             checked = analyse(self.source, bindings).checked
         return build_models(checked).model
 

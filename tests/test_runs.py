@@ -123,3 +123,30 @@ def test_the_run_folder_holds_tensorboard_scalars_hparams_and_the_graph(tmp_path
     assert {"loss/train", "loss/test", "acc/train", "acc/test", "hparams"} <= set(tags["tensors"])
     assert tags["graph"]
     assert [e.step for e in events.Tensors("acc/test")] == [1, 2]
+
+
+def test_ctrl_c_between_checkpoints_then_resume_gives_the_uninterrupted_run(tmp_path: Path) -> None:
+    args = [*ARGS[:-3], "--seed", "4", "--no-summary", "--batch-size", "50"]  # no step checkpoints
+    whole, stopped = tmp_path / "whole", tmp_path / "stopped"
+    proc = _compile(VANILLA, *args, "--out", str(whole))
+    assert proc.wait(timeout=600) == 0, proc.stderr.read()
+    proc = _compile(VANILLA, *args, "--out", str(stopped))
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:  # epoch 1 done: Ctrl-C lands somewhere inside epoch 2
+        state = _state(stopped)
+        if state and state["epoch"] == 2:
+            break
+        assert proc.poll() is None, "the run ended before it could be stopped"
+        time.sleep(0.02)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 130, err
+    resumed = _compile("--resume", str(stopped))
+    _, err = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, err
+    for a, b in zip(_weights(whole), _weights(stopped)):
+        np.testing.assert_array_equal(a, b)
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert strip(json.loads((whole / "metrics.json").read_text())) == \
+        strip(json.loads((stopped / "metrics.json").read_text()))

@@ -197,13 +197,13 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
         out = Path(tempfile.mkdtemp(prefix="rnndsl-worker-"))
     data = None
-    if args.train:  # the data is read, checked and bound to the spec before anything is built
+    if args.train or args.data:  # the data is read, checked and bound to the spec before anything is built
         from ..data import DataError
         from ..training.binding import bind
 
         data = _load_data(args, analysed.checked.program, cfg.seed)
         try:
-            bindings, data = bind(analysed.checked.program, data)
+            bindings, data = bind(analysed.checked.program, data, dict(analysed.checked.shapes))
         except DataError as err:
             raise UsageError(str(err)) from None
         analysed, _ = load(args.spec, bindings, note=f"with the data {data.source}")
@@ -249,7 +249,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         folder.start(resumed=manifest is not None)
         folder.graph(models)
     result, status = None, "finished"
-    if data is not None:
+    if data is not None and args.train:
         print(f"rnndsl: data: {data.describe()}")
         what = "resuming" if manifest is not None else "training"
         print(f"rnndsl: {what} {cfg.epochs} epoch(s), batch {cfg.batch}, {cfg.optimizer} lr {cfg.lr:g}, "

@@ -202,7 +202,7 @@ def _sequences(t: _Table) -> tuple[np.ndarray, list[str], list[int]]:
         j = len(first) - 1
     else:
         raise DataError(f"{at(t.path, t.lines[0])} no class column: name it 'label' in a header row, or put a "
-                        f"non-numeric class last (to read a single series for forecasting, give window=W)")
+                        f"non-numeric class last (to read a single series for forecasting, give --window W)")
     steps = [k for k in range(len(first)) if k != j]
     if not steps:
         raise DataError(f"{at(t.path, t.lines[0])} no steps: the only column is the class")

@@ -117,6 +117,8 @@ def _outputs(sym: Symbols, spec: A.Spec) -> tuple[list[OutputDecl], list[Diagnos
     outputs: list[OutputDecl] = []
     diags: list[Diagnostic] = []
     last = spec.statements[-1].span if spec.statements else Span(1, 1, 1, 2)
+    if not sym.targets and any(isinstance(st, A.TargetDecl) for st in spec.statements):
+        return outputs, diags  # the targets' own errors are reported where they are declared
     if not sym.targets:
         name = sym.dataset.output if sym.dataset else "out"
         if name not in sym.value_defs:

@@ -56,6 +56,11 @@ def _split(x: Any, y: Any, lengths: Any) -> Split:
 
 def _from_tf(dataset) -> tuple[Any, Any, Any]:
     """Materialise a finite tf.data.Dataset of (x, y) or (x, y, lengths) batches or examples."""
+    import tensorflow as tf
+
+    if int(dataset.cardinality()) == int(tf.data.INFINITE_CARDINALITY):
+        raise DataError("the tf.data.Dataset is infinite (it repeats): fit reads it into memory once; "
+                        "pass a finite one (no .repeat())")
     xs, ys, ls = [], [], []
     for item in dataset.as_numpy_iterator():
         xs.append(item[0])
@@ -118,7 +123,7 @@ def train_text(text: str, data: DataSet, *, epochs: int | None = None, batch_siz
                lr: float | None = None, seed: int | None = None, progress: bool = True, on_epoch=None) -> Trained:
     """Check `text`, bind it to `data`, build the model and train it; return the Trained spec."""
     analysed = analyse(text)
-    bindings, bound = bind(analysed.checked.program, data)
+    bindings, bound = bind(analysed.checked.program, data, dict(analysed.checked.shapes))
     analysed = analyse(text, bindings)
     cfg = run_config(analysed.train, lr=lr, batch=batch_size, epochs=epochs, seed=seed)
     keras.utils.set_random_seed(cfg.seed)

@@ -28,8 +28,13 @@ def _match(kind: str, wanted: list[str], given: list[str], source: str) -> dict[
                     f"{', '.join(given) or 'none'}; name the arrays after the spec's {kind}s")
 
 
-def bind(program: Program, data: DataSet) -> tuple[Bindings, DataSet]:
-    """The bindings the data gives the program, and the data renamed and shaped as the program reads it."""
+def bind(program: Program, data: DataSet, heads: dict[str, tuple[int, ...]] | None = None) -> tuple[Bindings, DataSet]:
+    """The bindings the data gives the program, and the data renamed and shaped as the program reads it.
+
+    `heads` (output name -> shape, from the check without data) lets a label outside the
+    spec's head be named as bad data rather than read as a larger class count.
+    """
+    heads = {k: v[0] for k, v in (heads or {}).items() if len(v) == 1}
     ins = _match("input", [i.name for i in program.inputs], list(data.train.inputs), data.source)
     outs = _match("target", [o.name for o in program.outputs], list(data.train.targets), data.source)
     steps: int | None = None
@@ -54,33 +59,34 @@ def bind(program: Program, data: DataSet) -> tuple[Bindings, DataSet]:
     train_t, test_t = {}, {}
     for out in program.outputs:
         name = outs[out.name]
+        head = heads.get(out.name) if heads else None  # the spec's head width, when the spec fixes it
         y_train, y_test = data.train.targets[name], data.test.targets[name]
         if out.target is TargetKind.CLASS:
-            classes = len(data.classes.get(name, ())) or int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1
-            if out.size is not None and classes != out.size:
-                raise DataError(f"{data.source}: target '{out.name}' declares {out.size} classes but the data has "
-                                f"{classes}")
-            sizes[out.name] = out.size or classes
-            for split, y in (("training", y_train), ("test", y_test)):
-                bad = (y < 0) | (y >= sizes[out.name])
-                if bad.any():
-                    raise DataError(f"{data.source}: {split} label {int(y[bad][0])} of target '{out.name}' is outside "
-                                    f"0..{sizes[out.name] - 1}")
-            if out.per_step:
-                y_train, y_test = (_per_step(y, steps or program.steps, out.name, data.source) for y in (y_train, y_test))
+            y_train, y_test = (_class_labels(y, out, split, data.source, steps or program.steps)
+                               for y, split in ((y_train, "y_train"), (y_test, "y_test")))
+            named = len(data.classes.get(name, ()))
+            want = out.size or head
+            classes = named or int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1
+            limit = want or classes
+            for split, y in (("train", y_train), ("test", y_test)):
+                bad = np.argwhere((y < 0) | (y >= limit))
+                if len(bad):
+                    where = ", ".join(str(int(i)) for i in bad[0])
+                    whose = (f"the spec's '{out.name}' gives {limit} classes" if want else f"{limit} classes")
+                    raise DataError(f"{data.source}: {name}_{split}[{where}] = {int(y[tuple(bad[0])])} is outside "
+                                    f"0..{limit - 1} ({whose})")
+            if out.size is not None and named and named != out.size:
+                raise DataError(f"{data.source}: target '{out.name}' declares {out.size} classes but the data names "
+                                f"{named}")
+            sizes[out.name] = out.size or (named if named else (head or classes))
         else:
-            if out.per_step and y_train.ndim == 2:
-                y_train, y_test = y_train[..., None], y_test[..., None]
-            width = int(y_train.shape[-1]) if y_train.ndim >= 2 else 1
-            if y_train.ndim == 1:
-                y_train, y_test = y_train[:, None], y_test[:, None]
+            y_train, y_test = (_real_values(y, out, split, data.source)
+                               for y, split in ((y_train, "y_train"), (y_test, "y_test")))
+            width = int(y_train.shape[-1])
             if out.size is not None and width != out.size:
                 raise DataError(f"{data.source}: target '{out.name}' declares {out.size} values but the data has "
                                 f"{width}")
             sizes[out.name] = out.size or width
-            if out.per_step and y_train.ndim != 3:
-                raise DataError(f"{data.source}: target '{out.name}' is per step but the data gives one value per "
-                                f"sequence")
         train_t[out.name], test_t[out.name] = y_train, y_test
     masked = data.train.lengths is not None or data.test.lengths is not None
 
@@ -99,3 +105,45 @@ def _per_step(y: np.ndarray, steps: int | None, name: str, source: str) -> np.nd
     if steps is None:
         raise DataError(f"{source}: target '{name}' is per step, but no input gives the number of steps")
     return np.repeat(y[:, None], steps, axis=1).astype(np.int32)
+
+
+def _class_labels(y: np.ndarray, out, split: str, source: str, steps: int | None) -> np.ndarray:
+    """Class indices as int32: (N,) per sequence, (N, T) per step; whole numbers only."""
+    if y.ndim >= 2 and y.shape[-1] == 1 and (y.ndim == 3 or not out.per_step):
+        y = y[..., 0]  # (N, 1) or (N, T, 1): one label per example or step
+    if y.dtype.kind == "f":
+        if not np.isfinite(y).all() or (y != np.round(y)).any():
+            i = np.argwhere(~np.isfinite(y) | (y != np.round(y)))[0]
+            raise DataError(f"{source}: {split}[{', '.join(str(int(k)) for k in i)}] = {y[tuple(i)]:g} is not a class "
+                            f"index: class targets need whole numbers")
+    if y.ndim == 2 and not out.per_step:
+        raise DataError(f"{source}: target '{out.name}' has a class per sequence, but the data gives one per step "
+                        f"({split} is {tuple(y.shape)}); declare it per step: target {out.name}[t]: class")
+    if y.ndim > 2:
+        raise DataError(f"{source}: {split} has shape {tuple(y.shape)}: a class target needs one index per "
+                        f"{'step' if out.per_step else 'example'}")
+    y = y.astype(np.int32)
+    return _per_step(y, steps, out.name, source) if out.per_step else y
+
+
+def _real_values(y: np.ndarray, out, split: str, source: str) -> np.ndarray:
+    """Reals as float32: (N, K) per sequence, (N, T, K) per step; labels must be 0 or 1."""
+    y = np.asarray(y, dtype=np.float32)
+    if out.per_step:
+        if y.ndim == 2:
+            y = y[..., None]
+        if y.ndim != 3:
+            raise DataError(f"{source}: target '{out.name}' is per step but the data gives one value per sequence "
+                            f"({split} is {tuple(y.shape)})")
+    else:
+        if y.ndim == 1:
+            y = y[:, None]
+        if y.ndim != 2:
+            raise DataError(f"{source}: target '{out.name}' has one value per sequence, but the data gives them per "
+                            f"step ({split} is {tuple(y.shape)}); declare it per step: target {out.name}[t]: "
+                            f"{out.target.value}({y.shape[-1]})")
+    if out.target is TargetKind.LABELS and not np.isin(y, (0.0, 1.0)).all():
+        i = np.argwhere(~np.isin(y, (0.0, 1.0)))[0]
+        raise DataError(f"{source}: {split}[{', '.join(str(int(k)) for k in i)}] = {y[tuple(i)]:g}: labels targets "
+                        f"take 0 or 1")
+    return y

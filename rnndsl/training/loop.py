@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import signal
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import tensorflow as tf
@@ -155,6 +157,34 @@ class _Progress:
         self.stream.flush()
 
 
+class _StopRequest:
+    """Ctrl-C and SIGTERM ask the loop to stop after the batch in progress (never inside one).
+
+    A handler that raised at once could land between a step's update and the bookkeeping, and a
+    resumed run would then repeat or skip that batch.  A second signal while stopping is ignored.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old: dict[int, Any] = {}
+
+    def _ask(self, signum, frame) -> None:
+        if not self.requested:
+            print("\nrnndsl: stopping after this batch (a checkpoint of where the run stands is saved)",
+                  file=sys.stderr, flush=True)
+        self.requested = True
+
+    def __enter__(self) -> "_StopRequest":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._ask)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     """The order of the training examples in an epoch: a function of the seed and the epoch alone,
     so a resumed run sees the same batches as an uninterrupted one."""
@@ -196,41 +226,53 @@ def fit(models: KerasModels, data: DataSet, cfg: RunConfig, on_epoch: Callable[[
     n_steps = -(-n // cfg.batch)
     epoch, i = start.epoch, start.step
     totals = _Totals(names)
+    stop = _StopRequest()
+    stopped_at: tuple[int, int] | None = None  # (epoch, batches done) when a stop was asked for
     try:
-        for epoch in range(start.epoch, cfg.epochs + 1):
-            started = time.perf_counter()
-            bar = _Progress(n_steps, epoch, cfg.epochs) if progress else None
-            totals = _Totals(names)
-            first = 0
-            if epoch == start.epoch and start.step:
-                totals.load(start.totals)
-                first = start.step
-            for i, idx in enumerate(_batches(n, cfg.batch, epoch_order(cfg.seed, epoch, n)), 1):
-                if i <= first:
-                    continue  # done before the run was interrupted
-                if dist is None:
-                    loss, stats = train_step(*_batch(models, data.train, idx))
-                else:
-                    loss, stats = train_step(_shards(models, data.train, idx, dist, steps))
-                loss = float(loss)
-                if not math.isfinite(loss):
-                    raise Diverged(epoch, i, loss, saver.last if saver else None)
-                totals.add(loss, stats, len(idx))
-                if bar is not None:
-                    bar.update(i, totals.loss / totals.n)
-                if saver is not None and checkpoint_every and i % checkpoint_every == 0 and i < n_steps:
-                    saver.save(Resume(epoch, i, totals.state(), [asdict(r) for r in result.rows]))
-            values = {**totals.values("train"), **evaluate(models, eval_step, data.test, max(cfg.batch, 100))}
-            row = EpochRow(epoch, values, time.perf_counter() - started)
-            result.rows.append(row)
-            if saver is not None:
-                saver.save(Resume(epoch + 1, 0, {}, [asdict(r) for r in result.rows]))
-            if on_epoch is not None:
-                on_epoch(row)
-    except KeyboardInterrupt:
+        with stop:
+            for epoch in range(start.epoch, cfg.epochs + 1):
+                started = time.perf_counter()
+                bar = _Progress(n_steps, epoch, cfg.epochs) if progress else None
+                totals = _Totals(names)
+                first = 0
+                if epoch == start.epoch and start.step:
+                    totals.load(start.totals)
+                    first = start.step
+                for i, idx in enumerate(_batches(n, cfg.batch, epoch_order(cfg.seed, epoch, n)), 1):
+                    if i <= first:
+                        continue  # done before the run was interrupted
+                    if dist is None:
+                        loss, stats = train_step(*_batch(models, data.train, idx))
+                    else:
+                        loss, stats = train_step(_shards(models, data.train, idx, dist, steps))
+                    loss = float(loss)
+                    if not math.isfinite(loss):
+                        raise Diverged(epoch, i, loss, saver.last if saver else None)
+                    totals.add(loss, stats, len(idx))
+                    if bar is not None:
+                        bar.update(i, totals.loss / totals.n)
+                    if stop.requested and i < n_steps:  # this batch is in the weights and in the sums: stop here
+                        stopped_at = (epoch, i)
+                        break
+                    if saver is not None and checkpoint_every and i % checkpoint_every == 0 and i < n_steps:
+                        saver.save(Resume(epoch, i, totals.state(), [asdict(r) for r in result.rows]))
+                if stopped_at is not None:
+                    break
+                values = {**totals.values("train"), **evaluate(models, eval_step, data.test, max(cfg.batch, 100))}
+                row = EpochRow(epoch, values, time.perf_counter() - started)
+                result.rows.append(row)
+                if saver is not None:
+                    saver.save(Resume(epoch + 1, 0, {}, [asdict(r) for r in result.rows]))
+                if on_epoch is not None:
+                    on_epoch(row)
+                if stop.requested and epoch < cfg.epochs:
+                    stopped_at = (epoch + 1, 0)
+                    break
+    except KeyboardInterrupt:  # not in the main thread: no handler was installed, and the step may be half done
         result.interrupted = True
-        if saver is not None and i and epoch <= cfg.epochs:  # where it stood: resume continues from here
-            done_epoch = bool(result.rows) and result.rows[-1].epoch == epoch
-            saver.save(Resume(epoch + 1, 0, {}, [asdict(r) for r in result.rows]) if done_epoch
-                       else Resume(epoch, i, totals.state(), [asdict(r) for r in result.rows]))
+        return result
+    if stopped_at is not None:
+        result.interrupted = True
+        if saver is not None and stopped_at[1]:  # where it stood: resume continues from here, exactly
+            saver.save(Resume(stopped_at[0], stopped_at[1], totals.state(), [asdict(r) for r in result.rows]))
     return result
