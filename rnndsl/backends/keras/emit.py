@@ -207,7 +207,7 @@ class _Emitter:
             return tensor
         key = f"{name}@{t}"
         if key not in self.objects:
-            self.objects[key] = custom.TimeStep(t, name=self.keras_name(f"{name}_{t}"))
+            self.objects[key] = custom.Row(t, name=self.keras_name(f"{name}_{t}"))
         return self.objects[key](tensor)
 
     def freeze(self, name: str, t: int, backward: bool, lengths: Any) -> Any:

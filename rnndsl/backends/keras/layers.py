@@ -12,7 +12,7 @@ from keras import layers, ops
 
 from ...catalogue import Init
 
-__all__ = ["initializer", "ZeroState", "LearnedState", "Constant", "Elementwise", "Row", "Cell", "TimeStep", "Freeze",
+__all__ = ["initializer", "ZeroState", "LearnedState", "Constant", "Elementwise", "Row", "Cell", "Freeze",
            "StackSteps", "CUSTOM_OBJECTS"]
 
 _PKG = "rnndsl"
@@ -166,22 +166,7 @@ class Standardize(layers.Layer):
 
 @keras.saving.register_keras_serializable(_PKG)
 class Row(layers.Layer):
-    """Row `index` of each example (the step's slice in sequence models over image rows)."""
-
-    def __init__(self, index: int, **kw: Any):
-        super().__init__(**kw)
-        self.index = index
-
-    def call(self, x):
-        return x[:, self.index]
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "index": self.index}
-
-
-@keras.saving.register_keras_serializable(_PKG)
-class TimeStep(layers.Layer):
-    """Step `index` of a sequence input (batch, T, ...) -> (batch, ...)."""
+    """Row `index` of each example: the `row` kind's slice of an image, and step t of a sequence input."""
 
     def __init__(self, index: int, **kw: Any):
         super().__init__(**kw)
@@ -343,7 +328,7 @@ class Cell(layers.Layer):
 
 CUSTOM_OBJECTS = {cls.__name__: cls for cls in (GaussianNoise, UniformNoise, PoissonNoise, FlipLR, Blur,
                                                 Standardize, Row, Elementwise, ZeroState, LearnedState, Constant, Cell,
-                                                TimeStep, Freeze, StackSteps)}
+                                                Freeze, StackSteps)}
 
 
 def build(kind_name: str, params: Params, name: str, train_only: bool = False) -> layers.Layer:
