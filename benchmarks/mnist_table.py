@@ -5,6 +5,10 @@
 Each run goes through the real command (`rnndsl compile --train`), so this measures what a
 user gets.  The original runs used 55,000 training images (the TF reader's split), batch
 100, 31 epochs; pass --epochs 31 to repeat them in full.
+
+`rnndsl compare` (docs/commands.md) now runs the same table with intervals and significance
+tests; docs/results.md's 3-seed section was made with it.  This script remains for the
+per-epoch table and the seed-0 curves of the first section.
 """
 
 from __future__ import annotations
