@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import DataSet, Split
-from .errors import (DataError, at, check_file, decode, is_number, not_a_number, partner, read_bytes, show,
+from .errors import (DataError, at, is_number, not_a_number, partner, read_text, show,
                      to_float32)
 
 __all__ = ["read_csv"]
@@ -64,11 +64,7 @@ def read_csv(path: str | Path, *, window: int | None = None, column: str | None 
 
 
 def _table(p: Path) -> _Table:
-    check_file(p)
-    raw = read_bytes(p)
-    if not raw.strip():
-        raise DataError(f"{p}: empty file")
-    text = decode(p, raw)
+    text = read_text(p)
     rows: list[list[str]] = []
     lines: list[int] = []
     reader = _csv.reader(io.StringIO(text, newline=""))

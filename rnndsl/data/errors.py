@@ -68,6 +68,15 @@ def read_bytes(path: Path) -> bytes:
         raise DataError(f"{path}: cannot read it ({err.strerror or err})") from None
 
 
+def read_text(path: Path, empty: str = "empty file") -> str:
+    """A checked, non-empty UTF-8 text file (what the .ts and .csv readers start from)."""
+    check_file(path)
+    raw = read_bytes(path)
+    if not raw.strip():
+        raise DataError(f"{path}: {empty}")
+    return decode(path, raw)
+
+
 def is_number(text: str) -> bool:
     return NUMBER_RE.fullmatch(text) is not None
 

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import DataSet, Split, full_lengths
-from .errors import (FLOAT32_MAX, DataError, at, check_array_bytes, check_file, decode, is_number, not_a_number,
-                     parse_list, partner, read_bytes, show)
+from .errors import (FLOAT32_MAX, DataError, at, check_array_bytes, check_file, is_number, not_a_number,
+                     parse_list, partner, read_text, show)
 
 __all__ = ["read_ts"]
 
@@ -102,11 +102,7 @@ def _bool(path: Path, line: int, key: str, value: str) -> bool:
 
 
 def _parse(path: Path) -> _Parsed:
-    check_file(path)
-    raw = read_bytes(path)
-    if not raw.strip():
-        raise DataError(f"{path}: empty file: expected a .ts header (@problemName ... @data) and cases")
-    text = decode(path, raw)
+    text = read_text(path, "empty file: expected a .ts header (@problemName ... @data) and cases")
     lines = text.split("\n")
     out = _Parsed(path)
     header: dict[str, object] = {}

@@ -72,12 +72,9 @@ def elide_zero_states(prep: Prepared) -> Prepared:
             if not rest:
                 zero.add(node)
             elif len(rest) == 1 and p.node(rest[0][0]).role is not Role.CONST \
-                    and shapes.get(_folded_of(p, rest[0])) == shapes.get(a.name):
+                    and shapes.get(rest[0][0]) == shapes.get(a.name):
                 forward[node] = rest[0]
         elif all(zin) and kind.keeps_zero(a.params) and (a.layer is None or a.layer in real):
             zero.add(node)
     return dataclasses.replace(prep, zero=frozenset(zero), forward=forward)
 
-
-def _folded_of(p, node: UNode) -> str:
-    return node[0]

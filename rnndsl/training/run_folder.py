@@ -24,7 +24,7 @@ from .files import atomic_write
 from ..data import DataSet
 from .loop import EpochRow, RunResult
 
-__all__ = ["RunFolder", "write_run", "device_description", "versions"]
+__all__ = ["RunFolder", "device_description", "versions"]
 
 
 def device_description() -> str:
@@ -231,10 +231,3 @@ class _TensorBoard:
     def close(self) -> None:
         self.writer.close()
 
-
-def write_run(out: Path, checked: Checked, models: KerasModels, spec_text: str, resolved_spec: str,
-              data: DataSet | None, settings: RunConfig, result: RunResult | None, extra: dict[str, Any]) -> None:
-    """Write a whole run folder at once (a model built without training)."""
-    folder = RunFolder(out, checked, spec_text, resolved_spec, data, settings, extra)
-    folder.start()
-    folder.finish(models, result, "finished")
