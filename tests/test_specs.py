@@ -29,10 +29,15 @@ def test_at_least_four_patterns() -> None:
     assert names & {"clockwork", "gated_feedback"}
 
 
+# Warnings a spec is known to give, on purpose: the concat seed reads s[t-4] with 4 steps, as the post's
+# model does, and that read only ever gives zeros.
+EXPECTED_WARNINGS = {"concat": ["init-only"]}
+
+
 @pytest.mark.parametrize("path", ALL_SPECS, ids=[spec_id(p) for p in ALL_SPECS])
 def test_spec_checks_clean_and_matches_golden_ir(path: Path, golden) -> None:
     checked = compile_text(path.read_text())
-    assert checked.warnings == ()
+    assert [w.code for w in checked.warnings] == EXPECTED_WARNINGS.get(spec_id(path), [])
     golden(ROOT / "tests" / "golden" / "ir" / f"{spec_id(path).replace('/', '__')}.txt", ir_dump(checked))
 
 

@@ -18,8 +18,8 @@ from typing import Callable, Mapping
 from .params import Param, Params, ParamType, Shape, ShapeError, fmt_shape, fmt_value, size, Init
 
 __all__ = [
-    "Category", "ZeroRule", "LayerKind", "KINDS", "BY_OPERATOR", "kind", "ACTIVATIONS",
-    "broadcast_shapes",
+    "Category", "ZeroRule", "StepRule", "LayerKind", "KINDS", "BY_OPERATOR", "kind", "ACTIVATIONS",
+    "UNARY_FUNCTIONS", "REDUCTIONS", "broadcast_shapes",
 ]
 
 ShapeFn = Callable[[tuple[Shape, ...], Params, int], Shape]
@@ -38,6 +38,8 @@ class Category(str, Enum):
     TRANSFORM = "transform"
     NORM = "norm"
     CELL = "cell"
+    FUNCTION = "function"
+    TIME = "time"
 
     def __str__(self) -> str:
         return self.value
@@ -52,6 +54,18 @@ class ZeroRule(str, Enum):
     ABSORBS = "absorbs"  # any zero operand gives 0 (a * b)
     IDENTITY = "identity"  # a zero operand drops out (a + b)
     RIGHT_IDENTITY = "right-identity"  # a zero right operand drops out (a - b)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class StepRule(str, Enum):
+    """What a kind does with a read of a range of steps (`h[0..t-1]`)."""
+
+    NONE = "none"  # refuses one: reduce the range first
+    EACH = "each"  # applies to each step of the range (element-wise kinds, dense): the result is a range
+    REDUCE = "reduce"  # needs one, and reduces over its steps (sum, mean, max)
+    NORMALISE = "normalise"  # needs one, and normalises over its steps (softmax_steps): the result is a range
 
     def __str__(self) -> str:
         return self.value
@@ -90,6 +104,7 @@ class LayerKind:
     gates: int = 0  # gate blocks of a cell's kernels
     random: bool = False  # draws random numbers when it runs
     uses_step: bool = False  # its result depends on the step index t
+    over_steps: StepRule = StepRule.NONE  # what it does with a range of steps
 
     @property
     def has_weights(self) -> bool:
@@ -353,10 +368,37 @@ def _sigmoid(x: float) -> float:
 
 def _activation(name: str, doc: str, fold: FoldFn | None, zero: ZeroRule) -> LayerKind:
     shape = _nonscalar(name) if name == "softmax" else _same_shape
-    return LayerKind(name, Category.ACTIVATION, doc, shape, elementwise=name != "softmax", zero=zero, fold=fold)
+    return LayerKind(name, Category.ACTIVATION, doc, shape, elementwise=name != "softmax", zero=zero, fold=fold,
+                     over_steps=StepRule.NONE if name == "softmax" else StepRule.EACH)
 
 
 ACTIVATIONS = ("elu", "relu", "tanh", "sigmoid", "softmax", "linear")
+
+
+def _function(name: str, doc: str, fold: FoldFn | None, zero: ZeroRule, flops: int = 1,
+              label: LabelFn | None = None) -> LayerKind:
+    """An element-wise function of one input (exp, log, ...)."""
+    return LayerKind(name, Category.FUNCTION, doc, _same_shape, elementwise=True, zero=zero, fold=fold,
+                     flops=lambda i, p, o: flops * size(o), label=label, over_steps=StepRule.EACH)
+
+
+def _softplus(x: float) -> float:
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _clip_shape(inputs: tuple[Shape, ...], p: Params, t: int) -> Shape:
+    if p["lo"] > p["hi"]:
+        raise ShapeError(f"clip needs lo <= hi, got lo={fmt_value(p['lo'])} and hi={fmt_value(p['hi'])}")
+    return inputs[0]
+
+
+def _reduction(name: str, doc: str) -> LayerKind:
+    return LayerKind(name, Category.TIME, doc, _same_shape, zero=ZeroRule.KEEPS, over_steps=StepRule.REDUCE,
+                     label=lambda p, n=name: f"{n} over steps")
+
+
+UNARY_FUNCTIONS = ("neg", "exp", "log", "sqrt", "abs", "softplus", "clip")
+REDUCTIONS = ("sum", "mean", "max")
 
 _POOL_PARAMS = (Param("size", ParamType.INT, 2, minimum=1, maximum=_MAX_KERNEL, doc="window size"),
                 Param("stride", ParamType.INT, 0, positional=False, minimum=0, maximum=_MAX_KERNEL,
@@ -376,10 +418,11 @@ _ROWS: tuple[LayerKind, ...] = (
               weights=_conv_weights, flops=_conv_flops, zero=ZeroRule.KEEPS_WITHOUT_BIAS,
               label=lambda p: f"conv {p['kernel']}x{p['kernel']}, {p['filters']}"
               + ("" if p["stride"] == 1 else f" /{p['stride']}") + (" valid" if p["padding"] == "valid" else "")),
-    LayerKind("dense", Category.LAYER, "fully connected layer on the last axis", _dense_shape,
+    LayerKind("dense", Category.LAYER, "fully connected layer on the last axis (on each step of a range)",
+              _dense_shape,
               params=(Param("units", _I, minimum=1, maximum=_MAX_UNITS, doc="output units"), _BIAS, _INIT),
               weights=_dense_weights, flops=_dense_flops, zero=ZeroRule.KEEPS_WITHOUT_BIAS,
-              label=lambda p: f"dense {p['units']}"),
+              label=lambda p: f"dense {p['units']}", over_steps=StepRule.EACH),
     LayerKind("avgpool", Category.POOL, "average pooling", _pool_shape, params=_POOL_PARAMS,
               flops=_pool_flops, zero=ZeroRule.KEEPS, label=lambda p: f"avgpool {p['size']}"),
     LayerKind("maxpool", Category.POOL, "max pooling", _pool_shape, params=_POOL_PARAMS,
@@ -399,21 +442,42 @@ _ROWS: tuple[LayerKind, ...] = (
               flops=_zero_flops),
     LayerKind("add", Category.MERGE, "element-wise sum, written a + b (shapes broadcast)", _broadcast_rule("+"),
               arity=2, label=lambda p: "+", operator="+", elementwise=True, zero=ZeroRule.IDENTITY,
-              fold=lambda a, b: a + b),
+              fold=lambda a, b: a + b, over_steps=StepRule.EACH),
     LayerKind("sub", Category.MERGE, "element-wise difference, written a - b (shapes broadcast)",
               _broadcast_rule("-"), arity=2, label=lambda p: "-", operator="-", elementwise=True,
-              zero=ZeroRule.RIGHT_IDENTITY, fold=lambda a, b: a - b),
+              zero=ZeroRule.RIGHT_IDENTITY, fold=lambda a, b: a - b, over_steps=StepRule.EACH),
     LayerKind("mul", Category.MERGE, "element-wise product, written a * b (gates; shapes broadcast)",
               _broadcast_rule("*"), arity=2, label=lambda p: "*", operator="*", elementwise=True,
-              zero=ZeroRule.ABSORBS, fold=lambda a, b: a * b),
+              zero=ZeroRule.ABSORBS, fold=lambda a, b: a * b, over_steps=StepRule.EACH),
+    LayerKind("div", Category.MERGE, "element-wise quotient, written a / b (shapes broadcast; IEEE rules for 0)",
+              _broadcast_rule("/"), arity=2, label=lambda p: "/", operator="/", elementwise=True,
+              fold=lambda a, b: a / b, over_steps=StepRule.EACH),
     _activation("elu", "exponential linear unit", _elu, ZeroRule.KEEPS),
     _activation("relu", "rectified linear unit", lambda x: max(x, 0.0), ZeroRule.KEEPS),
     _activation("tanh", "hyperbolic tangent", math.tanh, ZeroRule.KEEPS),
     _activation("sigmoid", "logistic sigmoid", _sigmoid, ZeroRule.NONE),
     _activation("softmax", "softmax over the last axis", None, ZeroRule.NONE),
     _activation("linear", "identity", lambda x: x, ZeroRule.KEEPS),
+    _function("neg", "negation, written -x", lambda x: -x, ZeroRule.KEEPS, label=lambda p: "negate"),
+    _function("exp", "e to the x", math.exp, ZeroRule.NONE),
+    _function("log", "natural logarithm (log 0 is -inf, as in IEEE arithmetic)", math.log, ZeroRule.NONE),
+    _function("sqrt", "square root", math.sqrt, ZeroRule.KEEPS),
+    _function("abs", "absolute value", abs, ZeroRule.KEEPS),
+    _function("softplus", "log(1 + exp(x)), a smooth relu", _softplus, ZeroRule.NONE, flops=3),
+    LayerKind("clip", Category.FUNCTION, "limit every element to lo..hi", _clip_shape,
+              params=(Param("lo", _F, doc="smallest value"), Param("hi", _F, doc="largest value")),
+              elementwise=True, over_steps=StepRule.EACH,
+              label=lambda p: f"clip {fmt_value(p['lo'])}..{fmt_value(p['hi'])}"),
+    _reduction("sum", "the sum over a range of steps, such as sum(h[0..t]) (an empty range gives zeros)"),
+    _reduction("mean", "the mean over a range of steps, such as mean(h[t-3..t]) (an empty range gives zeros)"),
+    _reduction("max", "the element-wise maximum over a range of steps (an empty range gives zeros)"),
+    LayerKind("softmax_steps", Category.TIME,
+              "softmax over the steps of a range, per element: attention weights, such as "
+              "softmax_steps(score[0..last])", _same_shape, flops=lambda i, p, o: 3 * size(o),
+              over_steps=StepRule.NORMALISE, label=lambda p: "softmax over steps"),
     LayerKind("dropout", Category.NORM, "dropout while training", _same_shape,
-              params=(Param("rate", _F, minimum=0.0, maximum=0.999),), random=True, zero=ZeroRule.KEEPS),
+              params=(Param("rate", _F, minimum=0.0, maximum=0.999),), random=True, zero=ZeroRule.KEEPS,
+              over_steps=StepRule.EACH),
     LayerKind("batchnorm", Category.NORM, "batch normalisation on the last axis", _nonscalar("batchnorm"),
               params=(Param("momentum", _F, 0.99, positional=False, minimum=0.0, maximum=1.0),
                       Param("eps", _F, 1e-3, positional=False, minimum=0.0)),

@@ -12,6 +12,7 @@ from .cycles import zero_lag_cycles
 from .facts import Checked, Facts, LayerInfo, Rule
 from .layers import costs, shared_layers
 from .outputs import output_targets, unused
+from .reads import initial_state_reads
 from .shapes import infer_shapes
 
 __all__ = ["RULES", "Checked", "LayerInfo", "check"]
@@ -23,6 +24,7 @@ RULES: tuple[Rule, ...] = (
     costs,
     output_targets,
     unused,
+    initial_state_reads,
 )
 
 
@@ -37,4 +39,4 @@ def check(program: Program, diagnostics: tuple[Diagnostic, ...] = ()) -> Checked
     warnings = [d for d in found if d.severity != "error"]
     if errors:
         raise SpecError(errors + warnings)
-    return Checked(program, facts.shapes, facts.flops, facts.layers, facts.init_params, tuple(warnings))
+    return Checked(program, facts.shapes, facts.flops, facts.layers, facts.tensors, tuple(warnings))

@@ -44,7 +44,7 @@ def _surely_acyclic(program: Program) -> bool:
         if component[src] != component[dst]:
             continue
         e = data["attr"]
-        if e.at is not None or (e.lag or 0) < 0:
+        if e.at is not None or e.window is not None or (e.lag or 0) < 0:
             return False
         if not e.lag:
             same_step.add_edge(src, dst)

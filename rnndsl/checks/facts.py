@@ -31,7 +31,7 @@ class Facts:
     shapes: Mapping[str, Shape] = field(default_factory=dict)
     layers: tuple[LayerInfo, ...] = ()
     flops: Mapping[str, int] = field(default_factory=dict)  # folded op -> FLOPs per sample, all its steps
-    init_params: Mapping[str, int] = field(default_factory=dict)
+    tensors: Mapping[str, int] = field(default_factory=dict)  # learned tensors outside layers: params, initial states
     stop: bool = False  # a rule found something that makes the later rules meaningless
 
 
@@ -48,12 +48,12 @@ class Checked:
     shapes: Mapping[str, Shape]  # folded node -> shape of one sample
     flops: Mapping[str, int]  # folded op -> FLOPs per sample over all its steps
     layers: tuple[LayerInfo, ...]
-    init_params: Mapping[str, int]  # learned initial states
+    tensors: Mapping[str, int]  # learned tensors outside layers (params, learned initial states) -> size
     warnings: tuple[Diagnostic, ...]
 
     @property
     def total_params(self) -> int:
-        return sum(layer.params for layer in self.layers) + sum(self.init_params.values())
+        return sum(layer.params for layer in self.layers) + sum(self.tensors.values())
 
     @property
     def total_flops(self) -> int:

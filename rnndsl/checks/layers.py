@@ -8,7 +8,7 @@ from ..catalogue import KINDS, Shape, fmt_shape, size
 from ..errors import Diagnostic
 from ..ir import INIT, Program, Role
 from .facts import Facts, LayerInfo
-from .shapes import folded_inputs
+from .shapes import folded_inputs, input_window
 
 __all__ = ["shared_layers", "costs"]
 
@@ -65,9 +65,11 @@ def shared_layers(program: Program, facts: Facts, diags) -> tuple[Facts, list[Di
         kind = KINDS[kind_name]
         infos.append(LayerInfo(layer_id, kind_name, kind.describe(program.node(name).params), uses.get(layer_id, 0),
                                weights, sum(size(s) for _, s in weights)))
-    init_params = {s: size(facts.shapes[s]) for s, k in program.inits.items()
-                   if k == "learned" and (s, INIT) in program.unrolled and s in facts.shapes}
-    return dataclasses.replace(facts, layers=tuple(infos), init_params=init_params), errors
+    tensors = {s: size(facts.shapes[s]) for s, k in program.inits.items()
+               if k == "learned" and (s, INIT) in program.unrolled and s in facts.shapes}
+    tensors.update({name: size(program.node(name).params["shape"]) for name in program.folded.nodes
+                    if program.node(name).role is Role.PARAM})
+    return dataclasses.replace(facts, layers=tuple(infos), tensors=tensors), errors
 
 
 def costs(program: Program, facts: Facts, diags) -> tuple[Facts, list[Diagnostic]]:
@@ -83,5 +85,9 @@ def costs(program: Program, facts: Facts, diags) -> tuple[Facts, list[Diagnostic
         if x is None:
             continue
         per_step = KINDS[a.kind or ""].flops(x, a.params, facts.shapes[name])
-        flops[name] = per_step * _applications(a.steps)
+        window = a.window or input_window(program, name)
+        if window is None:
+            flops[name] = per_step * _applications(a.steps)
+        else:  # once per step of the range, at every step it runs at
+            flops[name] = per_step * sum(len(window.steps(t, program.steps)) for t in (a.steps or (None,)))
     return dataclasses.replace(facts, flops=flops), []

@@ -6,7 +6,7 @@ import networkx as nx
 
 from ..catalogue import fmt_shape
 from ..errors import Diagnostic
-from ..ir import Program, TargetKind
+from ..ir import Program, Role, TargetKind
 from .facts import Facts
 
 __all__ = ["output_targets", "unused"]
@@ -46,9 +46,10 @@ def unused(program: Program, facts: Facts, diags) -> tuple[Facts, list[Diagnosti
     for out in program.outputs:
         used |= nx.ancestors(program.folded, out.name) | {out.name}
     found = []
-    for name in (*program.values, *program.streams):
+    params = [n for n in program.folded.nodes if program.node(n).role is Role.PARAM]
+    for name in (*program.values, *program.streams, *params):
         if name not in used:
-            what = "stream" if name in program.streams else "value"
+            what = "stream" if name in program.streams else "param" if name in params else "value"
             found.append(Diagnostic("unused", f"{what} '{name}' is never used by the output", program.node(name).span,
                                     severity="warning"))
     return facts, found

@@ -35,7 +35,11 @@ def _rows(c: Checked) -> list[tuple[str, str, str, str, str, str]]:
         else:
             init = p.inits.get(name)
             what = a.role.value + (f", init {init}" if a.role is Role.STREAM and init != "zeros" else "")
-            params = f"{c.init_params[name]:,}" if name in c.init_params else "-"
+            if name in p.init_fills:
+                what += f"({p.init_fills[name]})"
+            if a.role is Role.PARAM:
+                what += f", init {a.params['init']}"
+            params = f"{c.tensors[name]:,}" if name in c.tensors else "-"
             rows.append((name, what, shape, steps_text(a.steps), params, "-"))
     return rows
 

@@ -17,10 +17,10 @@ import networkx as nx
 
 from ..catalogue import KINDS, Shape, ShapeError, fmt_shape
 from ..errors import Diagnostic
-from ..ir import EdgeAttr, NodeAttr, Program, Role
+from ..ir import EdgeAttr, NodeAttr, Program, Role, Window
 from .facts import Facts
 
-__all__ = ["infer_shapes", "folded_inputs", "same_step_order"]
+__all__ = ["infer_shapes", "folded_inputs", "same_step_order", "input_window"]
 
 
 def folded_inputs(program: Program, name: str) -> list[tuple[int, str, EdgeAttr]]:
@@ -30,8 +30,17 @@ def folded_inputs(program: Program, name: str) -> list[tuple[int, str, EdgeAttr]
     return out
 
 
+def input_window(program: Program, name: str) -> Window | None:
+    """The range of steps an op reads (a range read, or an op over one), if any."""
+    for _, src, e in folded_inputs(program, name):
+        window = e.window or program.node(src).window
+        if window is not None:
+            return window
+    return None
+
+
 def _reads_state(program: Program, e: EdgeAttr, src: str) -> bool:
-    return program.node(src).role is Role.STREAM and (bool(e.lag) or e.at is not None)
+    return program.node(src).role is Role.STREAM and (bool(e.lag) or e.at is not None or e.window is not None)
 
 
 def same_step_order(program: Program) -> list[str]:
@@ -83,6 +92,8 @@ class _Pass:
             return decl.shape if decl else None
         if a.role is Role.CONST:
             return ()
+        if a.role is Role.PARAM:
+            return tuple(a.params["shape"])
         if a.role is Role.VALUE:
             ins = folded_inputs(self.p, name)
             return self.source(ins[0][1], ins[0][2]) if ins else None

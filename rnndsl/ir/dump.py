@@ -48,7 +48,11 @@ def dump_program(p: Program, shapes: Mapping[str, Shape], params: int, flops: in
         if a.mode:
             bits.append(f"mode={a.mode}")
         if a.role is Role.STREAM:
-            bits.append(f"init={p.inits[name]}")
+            bits.append(f"init={p.inits[name]}" + (f"({p.init_fills[name]})" if name in p.init_fills else ""))
+        if a.role is Role.PARAM:
+            bits.append(f"init={a.params['init']}")
+        if a.window is not None:
+            bits.append(f"over={a.window}")
         bits.append(f"shape={fmt_shape(shapes[name]) if name in shapes else '?'}")
         out.append(" ".join(bits))
     edges = sorted(p.folded.edges(data=True), key=lambda e: (p.order(e[1]), e[2]["attr"].port))
@@ -59,6 +63,8 @@ def dump_program(p: Program, shapes: Mapping[str, Shape], params: int, flops: in
             bits.append(f"lag={e.lag}")
         if e.at is not None:
             bits.append(f"at={e.at}")
+        if e.window is not None:
+            bits.append(f"steps={e.window}")
         if e.steps is not None:
             bits.append(f"when={steps_text(e.steps)}")
         out.append(" ".join(bits))

@@ -14,11 +14,12 @@ from typing import Mapping
 
 import networkx as nx
 
-from ..catalogue import Params, Shape
+from ..catalogue import Init, Params, Shape
 from ..errors import Span
 
 __all__ = [
-    "INIT", "UNode", "Role", "EdgeKind", "TargetKind", "Loss", "NodeAttr", "EdgeAttr", "InputDecl", "OutputDecl",
+    "INIT", "UNode", "Role", "EdgeKind", "TargetKind", "Loss", "Bound", "Window", "NodeAttr", "EdgeAttr",
+    "InputDecl", "OutputDecl",
     "Program", "node_attr", "edge_kind",
 ]
 
@@ -31,6 +32,7 @@ class Role(str, Enum):
     VALUE = "value"  # a named untimed value `o = ...`
     STREAM = "stream"  # a value per step `h[t] = ...`
     CONST = "const"  # a number
+    PARAM = "param"  # a learned tensor `param u: (64,)`
     OP = "op"  # one layer application
 
     def __str__(self) -> str:
@@ -45,6 +47,8 @@ class EdgeKind(str, Enum):
     CROSS = "cross"  # a stream reads another stream's previous step
     LAG_K = "lag-k"  # t - k, k >= 2
     REVERSED = "reversed"  # a later step, t + k
+    FIXED = "fixed"  # a stream equation reads one fixed step (h[3], h[last]) at every step
+    WINDOW = "window"  # a range of steps h[0..t-1], reduced over time
 
     def __str__(self) -> str:
         return self.value
@@ -72,6 +76,43 @@ class Loss(str, Enum):
 
 
 @dataclass(frozen=True)
+class Bound:
+    """One end of a range of steps: `t+offset` (base "t"), an absolute step, or `last+offset`."""
+
+    base: str  # "t" | "abs" | "last"
+    offset: int
+
+    def at(self, t: int, steps: int) -> int:
+        return {"t": t, "abs": 0, "last": steps - 1}[self.base] + self.offset
+
+    def __str__(self) -> str:
+        if self.base == "abs":
+            return str(self.offset)
+        sign = "" if self.offset == 0 else (f"+{self.offset}" if self.offset > 0 else str(self.offset))
+        return self.base + sign
+
+
+@dataclass(frozen=True)
+class Window:
+    """The steps lo..hi (both included) that a read of many steps covers, clipped to 0..steps-1."""
+
+    lo: Bound
+    hi: Bound
+
+    def steps(self, t: int | None, steps: int) -> range:
+        t = 0 if t is None else t
+        return range(max(self.lo.at(t, steps), 0), min(self.hi.at(t, steps), steps - 1) + 1)
+
+    @property
+    def timed(self) -> bool:
+        """Whether the range moves with t (it can then only be read inside a stream equation)."""
+        return "t" in (self.lo.base, self.hi.base)
+
+    def __str__(self) -> str:
+        return f"[{self.lo}..{self.hi}]"
+
+
+@dataclass(frozen=True)
 class NodeAttr:
     """A folded node: an input, a named value, a stream, a constant or a layer application (op)."""
 
@@ -84,6 +125,7 @@ class NodeAttr:
     steps: tuple[int, ...] | None = None  # steps where it exists; None: untimed
     mode: str | None = None  # "train": applied only while training
     span: Span = field(default_factory=Span.unknown, compare=False)
+    window: Window | None = None  # an op over a range of steps: its value holds one element per step of it
 
     @property
     def timed(self) -> bool:
@@ -92,7 +134,8 @@ class NodeAttr:
 
 @dataclass(frozen=True)
 class EdgeAttr:
-    """A read of `src` by `dst` on input `port`: at t - lag, at the absolute step `at`, or untimed."""
+    """A read of `src` by `dst` on input `port`: at t - lag, at the absolute step `at`, over a
+    range of steps `window`, or untimed."""
 
     port: int
     kind: EdgeKind
@@ -100,9 +143,12 @@ class EdgeAttr:
     at: int | None = None
     steps: tuple[int, ...] | None = None  # dst steps where the edge is live (None: all)
     span: Span = field(default_factory=Span.unknown, compare=False)
+    window: Window | None = None
 
     @property
     def label(self) -> str:
+        if self.window is not None:
+            return str(self.window)
         if self.at is not None:
             return f"[{self.at}]"
         if self.lag is None or self.lag == 0:
@@ -156,6 +202,7 @@ class Program:
     named_layers: tuple[str, ...]
     steps_from_data: bool = False  # the spec has no `steps` line: the data's sequence length decides
     masked: bool = False  # sequences of different lengths: a `lengths` input masks the steps past each end
+    init_fills: Mapping[str, Init] = field(default_factory=dict)  # a learned initial state's initialiser
 
     def node(self, name: str) -> NodeAttr:
         return self.folded.nodes[name]["attr"]
@@ -178,8 +225,14 @@ def node_attr(graph: nx.Graph, name: object) -> NodeAttr:
     return graph.nodes[name]["attr"]
 
 
-def edge_kind(src_is_timed: bool, same_owner: bool, lag: int | None) -> EdgeKind:
-    """Classify a read: feed (same step or untimed), same, cross, lag-k (|lag| >= 2), reversed (a later step)."""
+def edge_kind(src_is_timed: bool, same_owner: bool, lag: int | None, at: int | None = None,
+              dst_is_timed: bool = False, window: Window | None = None) -> EdgeKind:
+    """Classify a read: feed (same step or untimed), same, cross, lag-k (|lag| >= 2), reversed (a later
+    step), fixed (a stream equation reading one fixed step), window (a range of steps)."""
+    if window is not None:
+        return EdgeKind.WINDOW
+    if at is not None and src_is_timed and dst_is_timed:
+        return EdgeKind.FIXED
     if not src_is_timed or lag is None or lag == 0:
         return EdgeKind.FEED
     if lag < 0:

@@ -6,7 +6,7 @@ import networkx as nx
 
 from .graph import EdgeAttr, Program, UNode
 
-__all__ = ["topological_order", "inputs_of"]
+__all__ = ["topological_order", "inputs_of", "port_sources"]
 
 
 def topological_order(program: Program) -> list[UNode]:
@@ -21,10 +21,21 @@ def topological_order(program: Program) -> list[UNode]:
 
 
 def inputs_of(program: Program, node: UNode) -> list[tuple[int, UNode, EdgeAttr]]:
-    """(port, source, edge) for every input of an unrolled node, by port."""
+    """(port, source, edge) for every input of an unrolled node, by port (a range of steps: one per step, in order)."""
     out = []
     for src, _, data in program.unrolled.in_edges(node, data=True):
         for port in data["ports"]:
             out.append((port, src, data["attr"]))
-    out.sort(key=lambda x: x[0])
+    out.sort(key=lambda x: (x[0], -2 if x[1][1] is None else x[1][1]))
+    return out
+
+
+def port_sources(program: Program, node: UNode) -> list[tuple[int, list[UNode], EdgeAttr]]:
+    """(port, sources, edge) per input port of an unrolled node: one source, or the steps of a range read."""
+    out: list[tuple[int, list[UNode], EdgeAttr]] = []
+    for port, src, e in inputs_of(program, node):
+        if out and out[-1][0] == port:
+            out[-1][1].append(src)
+        else:
+            out.append((port, [src], e))
     return out

@@ -18,7 +18,7 @@ def _signed(n: int) -> str:
     return "" if n == 0 else (f"+{n}" if n > 0 else str(n))
 
 
-def unrolled_size(folded: nx.MultiDiGraph) -> tuple[int, int]:
+def unrolled_size(folded: nx.MultiDiGraph, steps: int) -> tuple[int, int]:
     """At most how many nodes and edges `unroll` makes (without making them): the limits check this."""
     attrs: dict[str, NodeAttr] = {name: data["attr"] for name, data in folded.nodes(data=True)}
     nodes = sum(len(a.steps) if a.steps is not None else 1 for a in attrs.values())
@@ -27,6 +27,9 @@ def unrolled_size(folded: nx.MultiDiGraph) -> tuple[int, int]:
     for _, dst, data in folded.edges(data=True):
         e: EdgeAttr = data["attr"]
         d_steps = attrs[dst].steps
+        if e.window is not None:
+            edges += sum(len(e.window.steps(t, steps)) for t in (e.steps or d_steps or (None,)))
+            continue
         edges += len(e.steps) if e.steps is not None else (1 if d_steps is None else len(d_steps))
     return nodes, edges
 
@@ -50,6 +53,8 @@ def unroll(folded: nx.MultiDiGraph, steps: int, inits: Mapping[str, str]) -> tup
     Untimed values are `(name, None)`; a read that falls outside the steps reads the
     stream's initial state `(stream, INIT)`, or is an error when the stream has `init none`.
     Several reads of one source on different ports share one edge with a `ports` tuple.
+    A read of a range of steps is one edge per step of it (clipped to 0..steps-1: a range
+    never reads an initial state).
     The graph's dictionaries are filled directly: networkx's add_node and add_edge checks
     cost most of the time at 10,000 steps (the caller bounds the size, see unrolled_size).
     """
@@ -83,6 +88,10 @@ def _unroll(folded: nx.MultiDiGraph, steps: int, inits: Mapping[str, str]) -> tu
             d_steps = tuple(t for t in d_steps if t in live)  # type: ignore[union-attr]
         lag = e.lag or 0
         for t in d_steps:  # type: ignore[union-attr]
+            if e.window is not None:
+                for s in e.window.steps(t, steps):
+                    _link(succ, pred, (src, s), (dst, t), e)
+                continue
             if not s_attr.timed:
                 s_step: int | None = None
             elif e.at is not None:
@@ -101,15 +110,18 @@ def _unroll(folded: nx.MultiDiGraph, steps: int, inits: Mapping[str, str]) -> tu
                     s_step = INIT
                     if (src, INIT) not in node:
                         add_node((src, INIT))
-            src_key, dst_key = (src, s_step), (dst, t)
-            out = succ.get(src_key)
-            if out is None:
-                continue
-            existing = out.get(dst_key)
-            if existing is None:
-                edge = {"attr": e, "ports": (e.port,)}
-                out[dst_key] = edge
-                pred[dst_key][src_key] = edge
-            else:
-                existing["ports"] = existing["ports"] + (e.port,)
+            _link(succ, pred, (src, s_step), (dst, t), e)
     return u, diags
+
+
+def _link(succ: dict, pred: dict, src_key: tuple, dst_key: tuple, e: EdgeAttr) -> None:
+    out = succ.get(src_key)
+    if out is None:
+        return
+    existing = out.get(dst_key)
+    if existing is None:
+        edge = {"attr": e, "ports": (e.port,)}
+        out[dst_key] = edge
+        pred[dst_key][src_key] = edge
+    else:
+        existing["ports"] = existing["ports"] + (e.port,)

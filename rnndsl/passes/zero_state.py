@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..catalogue import KINDS, ZeroRule
-from ..ir import INIT, Role, UNode, inputs_of, topological_order
+from ..ir import INIT, Role, UNode, port_sources, topological_order
 from .prepared import Prepared
 
 __all__ = ["elide_zero_states"]
@@ -29,7 +29,7 @@ def _real_uses(p, order: list[UNode]) -> set[str]:
         elif a.role in (Role.STREAM, Role.VALUE):
             zero[node] = all(zero[s] for s in srcs) if srcs else False
         elif a.role is Role.OP:
-            ins = [zero[s] for s in srcs]
+            ins = [all(zero[s] for s in group) for _, group, _ in port_sources(p, node)]
             if a.layer is not None and not all(ins):
                 real.add(a.layer)
             kind = KINDS[a.kind or ""]
@@ -54,26 +54,26 @@ def elide_zero_states(prep: Prepared) -> Prepared:
             if p.inits[node[0]] == "zeros":
                 zero.add(node)
             continue
-        ins = inputs_of(p, node)
+        ins = port_sources(p, node)  # a range read is one port with many sources: zero when all are
         if a.role in (Role.STREAM, Role.VALUE):
-            if ins and ins[0][1] in zero:
+            if ins and ins[0][1][0] in zero:
                 zero.add(node)
             continue
         if a.role is not Role.OP:
             continue
-        zin = [src in zero for _, src, _ in ins]
+        zin = [all(src in zero for src in group) for _, group, _ in ins]
         if not any(zin):
             continue
         kind = KINDS[a.kind or ""]
         if kind.zero is ZeroRule.ABSORBS:
             zero.add(node)
         elif kind.zero is ZeroRule.IDENTITY or (kind.zero is ZeroRule.RIGHT_IDENTITY and not zin[0]):
-            rest = [src for (_, src, _), z in zip(ins, zin) if not z]
+            rest = [group for (_, group, e), z in zip(ins, zin) if not z]
             if not rest:
                 zero.add(node)
-            elif len(rest) == 1 and p.node(rest[0][0]).role is not Role.CONST \
-                    and shapes.get(rest[0][0]) == shapes.get(a.name):
-                forward[node] = rest[0]
+            elif len(rest) == 1 and len(rest[0]) == 1 and a.window is None \
+                    and p.node(rest[0][0][0]).role is not Role.CONST and shapes.get(rest[0][0][0]) == shapes.get(a.name):
+                forward[node] = rest[0][0]
         elif all(zin) and kind.keeps_zero(a.params) and (a.layer is None or a.layer in real):
             zero.add(node)
     return dataclasses.replace(prep, zero=frozenset(zero), forward=forward)

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from ..catalogue import BY_OPERATOR, KINDS, Params
+from ..catalogue import BY_OPERATOR, KINDS, Params, StepRule
 from ..errors import Diagnostic, Span
-from ..ir import EdgeAttr, NodeAttr, Role, edge_kind
+from ..ir import Bound, EdgeAttr, NodeAttr, Role, Window, edge_kind
 from ..limits import MAX_LAG
 from ..syntax import ast as A
 from .layers import ChainStage, check_mode, unknown_layer
@@ -20,12 +20,13 @@ __all__ = ["Read", "Ctx", "GraphBuilder"]
 
 @dataclass(frozen=True)
 class Read:
-    """How a consumer reads a lowered sub-expression: its node, at t - lag or at step `at`."""
+    """How a consumer reads a lowered sub-expression: its node, at t - lag, at step `at`, or over `window`."""
 
     node: str
     lag: int | None = None
     at: int | None = None
     span: Span = field(default_factory=Span.unknown)
+    window: Window | None = None
 
 
 @dataclass
@@ -45,6 +46,17 @@ def _index_text(idx: A.Index) -> str:
     if isinstance(idx, A.Abs):
         return str(idx.step)
     return "last" + (str(idx.offset) if idx.offset else "")
+
+
+def _bound(idx: A.Index) -> Bound:
+    if isinstance(idx, A.Rel):
+        return Bound("t", idx.offset)
+    if isinstance(idx, A.Abs):
+        return Bound("abs", idx.step)
+    return Bound("last", idx.offset)
+
+
+_REDUCE_HINT = "reduce it over its steps: sum(...), mean(...) or max(...)"
 
 
 def _count(n: int, word: str) -> str:
@@ -81,8 +93,21 @@ class GraphBuilder:
             return  # an unknown name: already reported
         src = self.g.nodes[read.node]["attr"]
         dst_attr = self.g.nodes[dst]["attr"]
-        kind = edge_kind(src.timed, src.name == dst_attr.owner, read.lag)
-        self.g.add_edge(read.node, dst, key=port, attr=EdgeAttr(port, kind, read.lag, read.at, steps, read.span))
+        if dst_attr.role in (Role.STREAM, Role.VALUE) and self.window_of(read) is not None:
+            self.error("bad-range", f"'{dst}' would hold a range of steps ({self.window_of(read)}); {_REDUCE_HINT}",
+                       read.span, ["a value or a stream holds one tensor per step, not one per step of a range"])
+            return
+        kind = edge_kind(src.timed, src.name == dst_attr.owner, read.lag, read.at, dst_attr.timed, read.window)
+        self.g.add_edge(read.node, dst, key=port,
+                        attr=EdgeAttr(port, kind, read.lag, read.at, steps, read.span, read.window))
+
+    def window_of(self, read: Read | None) -> Window | None:
+        """The range of steps a read's value spans: a range read, or an op over one (None: one value)."""
+        if read is None:
+            return None
+        if read.window is not None:
+            return read.window
+        return self.g.nodes[read.node]["attr"].window if read.node in self.g else None
 
     # ---- expressions -----------------------------------------------------------------------------
     def expr(self, e: A.Expr, ctx: Ctx) -> Read | None:
@@ -102,13 +127,13 @@ class GraphBuilder:
         if sym.sequence_input(e.id):
             self.error("bad-index", f"'{e.id}' is a sequence input; read one step of it, e.g. {e.id}[t]", e.span)
             return None
-        if e.id in sym.value_defs or e.id in sym.input_names:
+        if e.id in sym.value_defs or e.id in sym.input_names or e.id in sym.params:
             return Read(e.id, span=e.span)
         if e.id in sym.layer_defs or e.id in KINDS:
             self.error("bad-arity", f"'{e.id}' is a layer, not a value; apply it: {e.id}(x) or x | {e.id}", e.span)
             return None
         self.error("unknown-name", f"unknown name '{e.id}'", e.span,
-                   sym.suggest(e.id, sym.input_names, sym.value_defs, sym.stream_defs))
+                   sym.suggest(e.id, sym.input_names, sym.value_defs, sym.stream_defs, sym.params))
         return None
 
     def visit_Ref(self, e: A.Ref, ctx: Ctx) -> Read | None:
@@ -117,12 +142,7 @@ class GraphBuilder:
             self.error("bad-index", f"`{e.id}[last]`: a sequence input is read at a step of t, such as {e.id}[t]; "
                        f"a stream's h[last] is each example's own last step", e.span)
             return None
-        if e.id not in sym.stream_defs and not sym.sequence_input(e.id):
-            if e.id in sym.value_defs or e.id in sym.input_names:
-                self.error("bad-index", f"'{e.id}' is not a stream (it has one value for all steps); "
-                           f"read it without an index: {e.id}", e.span)
-            else:
-                self.error("unknown-name", f"unknown stream '{e.id}'", e.span, sym.suggest(e.id, sym.stream_defs))
+        if not self._timed_source(e.id, e.span):
             return None
         idx = e.index
         offset = idx.offset if isinstance(idx, (A.Rel, A.Last)) else 0
@@ -146,12 +166,65 @@ class GraphBuilder:
             return None
         return Read(e.id, at=step, span=e.span)
 
+    def _timed_source(self, name: str, span: Span) -> bool:
+        """Whether `name` has steps to index (a stream or a sequence input); reports it when not."""
+        sym = self.sym
+        if name in sym.stream_defs or sym.sequence_input(name):
+            return True
+        if name in sym.value_defs or name in sym.input_names or name in sym.params:
+            self.error("bad-index", f"'{name}' is not a stream (it has one value for all steps); "
+                       f"read it without an index: {name}", span)
+        else:
+            self.error("unknown-name", f"unknown stream '{name}'", span, sym.suggest(name, sym.stream_defs))
+        return False
+
+    def visit_Window(self, e: A.Window, ctx: Ctx) -> Read | None:
+        """`h[lo..hi]`: the steps lo to hi (both included), clipped to the steps that exist."""
+        if not self._timed_source(e.id, e.span):
+            return None
+        text = f"`{e.id}[{_index_text(e.lo) if not isinstance(e.lo, A.Rel) else 't' + _signed(e.lo.offset)}.." \
+               f"{_index_text(e.hi) if not isinstance(e.hi, A.Rel) else 't' + _signed(e.hi.offset)}]`"
+        if self.sym.sequence_input(e.id) and (isinstance(e.lo, A.Last) or isinstance(e.hi, A.Last)):
+            self.error("bad-index", f"{text}: a sequence input's steps are read relative to t or from a fixed step; "
+                       f"`last` is a stream's own last step", e.span)
+            return None
+        window = Window(_bound(e.lo), _bound(e.hi))
+        for b in (window.lo, window.hi):
+            if abs(b.offset) > MAX_LAG and b.base != "abs":
+                self.error("out-of-range", f"{text} reads {abs(b.offset):,} steps away; the limit is {MAX_LAG:,}",
+                           e.span, ["rnndsl's limit on lags (docs/language.md, Limits)"])
+                return None
+        if window.timed and ctx.steps is None:
+            self.error("bad-index", f"{text} outside a stream equation: `t` is only defined in `x[t] = ...`; "
+                       f"read fixed steps such as {e.id}[0..last]", e.span)
+            return None
+        if not self.sym.steps_ok:
+            return None
+        T = self.sym.steps
+        for b in (window.lo, window.hi):
+            if b.base != "t" and not 0 <= b.at(0, T) < T:
+                self.error("out-of-range", f"{text} names step {b.at(0, T)}, but steps run 0..{T - 1}", e.span)
+                return None
+        steps = ctx.steps if ctx.steps is not None else (None,)
+        if steps and not any(len(window.steps(t, T)) for t in steps):
+            where = "at every step this equation holds" if ctx.steps is not None else ""
+            self.error("out-of-range", f"{text} covers no step {where}".rstrip() + f" (steps run 0..{T - 1})",
+                       e.span, ["a range is clipped to the steps that exist; both ends are included"])
+            return None
+        return Read(e.id, window=window, span=e.span)
+
+    def visit_Neg(self, e: A.Neg, ctx: Ctx) -> Read | None:
+        return self.op("neg", Params(), [self._sub(e.value, ctx)], ctx, e.span, layer=None)
+
     def visit_Num(self, e: A.Num, ctx: Ctx) -> Read | None:
         name = self.fresh(ctx.owner, "const")
         self.add_node(NodeAttr(name, Role.CONST, ctx.owner, params=Params((("value", float(e.value)),)), span=e.span))
         return Read(name, span=e.span)
 
     def visit_BinOp(self, e: A.BinOp, ctx: Ctx) -> Read | None:
+        if e.op == "/" and isinstance(e.right, A.Num) and e.right.value == 0:
+            self.error("bad-value", "division by zero", e.right.span)
+            return None
         inputs = [self._sub(e.left, ctx), self._sub(e.right, ctx)]
         return self.op(BY_OPERATOR[e.op].name, Params(), inputs, ctx, e.span, layer=None)
 
@@ -255,15 +328,45 @@ class GraphBuilder:
             return None
         if not checked_mode:
             mode = check_mode(kind_name, mode, span, self.diags)
+        ok, window = self.range_rule(kind_name, inputs, span)
+        if not ok:
+            return None
         name = self.fresh(ctx.owner, base or kind_name)
         if layer == "inline":
             layer = name if kind.has_weights else None
         if layer is not None:
             self.layer_kinds.setdefault(layer, kind_name)
-        self.add_node(NodeAttr(name, Role.OP, ctx.owner, kind_name, params, layer, ctx.steps, mode, span))
+        self.add_node(NodeAttr(name, Role.OP, ctx.owner, kind_name, params, layer, ctx.steps, mode, span, window))
         for port, read in enumerate(inputs):
             if read is not None:
                 self.connect(read, name, port)
         if kind.is_cell:  # the state: the stream's own previous step
             self.connect(Read(ctx.owner, lag=1, span=span), name, len(inputs))
         return Read(name, span=span)
+
+    def range_rule(self, kind_name: str, inputs: list[Read | None], span: Span) -> tuple[bool, Window | None]:
+        """Whether `kind_name` may take these inputs' ranges of steps, and the range its result spans."""
+        kind = KINDS[kind_name]
+        windows = [w for w in (self.window_of(r) for r in inputs) if w is not None]
+        rule = kind.over_steps
+        if rule is StepRule.NONE:
+            if windows:
+                hint = ("; for attention weights over the steps use softmax_steps(...)" if kind_name == "softmax"
+                        else "")
+                self.error("bad-range", f"{kind_name} cannot take a range of steps ({windows[0]}); "
+                           f"{_REDUCE_HINT} first{hint}", span)
+                return False, None
+            return True, None
+        if rule in (StepRule.REDUCE, StepRule.NORMALISE) and not windows:
+            if all(r is not None for r in inputs):
+                self.error("bad-range", f"{kind_name} works over a range of steps, such as "
+                           f"{kind_name}(h[0..last]) or {kind_name}(h[t-3..t]); its input is one value", span)
+            return False, None
+        if any(w != windows[0] for w in windows[1:]):
+            self.error("bad-range", f"{kind_name} combines ranges {windows[0]} and "
+                       f"{next(w for w in windows if w != windows[0])}; ranges combined step by step must be the same",
+                       span)
+            return False, None
+        if rule is StepRule.REDUCE:
+            return True, None
+        return True, windows[0] if windows else None

@@ -64,6 +64,11 @@ def cond_mask(c: A.Cond, T: int, diags: list[Diagnostic]) -> int:
     if isinstance(c, A.CondAnd):
         right = cond_mask(c.right, T, diags)
         return cond_mask(c.left, T, diags) & right
+    if isinstance(c, A.CondOr):
+        right = cond_mask(c.right, T, diags)
+        return cond_mask(c.left, T, diags) | right
+    if isinstance(c, A.CondNot):
+        return ((1 << T) - 1) & ~cond_mask(c.cond, T, diags)
     if isinstance(c, A.CondIn):
         bad = sorted({x for x in c.steps if x >= T})
         if bad:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from ..catalogue import Params
 from ..errors import Diagnostic, Span
 from ..ir import InputDecl, Loss, NodeAttr, OutputDecl, Program, Role, TargetKind, unroll, unrolled_size
 from ..limits import MAX_UNROLLED_EDGES, MAX_UNROLLED_NODES
@@ -53,6 +54,9 @@ def lower(spec: A.Spec, bindings: Bindings | None = None) -> Lowered:
         timed = all_steps if sym.sequence_input(name) else None
         b.add_node(NodeAttr(name, Role.INPUT, name, steps=timed, span=sym.inputs[name].span if name in sym.inputs
                             else Span.unknown()))
+    for info in sym.params.values():
+        b.add_node(NodeAttr(info.name, Role.PARAM, info.name, params=Params((("shape", info.shape),
+                                                                             ("init", info.init))), span=info.span))
     # Declare every value and stream before lowering any expression: reads may go forward.
     for st in spec.statements:  # in source order: generated names and tables follow the spec
         if isinstance(st, A.ValueDef) and sym.value_defs.get(st.name) is st:
@@ -78,7 +82,7 @@ def lower(spec: A.Spec, bindings: Bindings | None = None) -> Lowered:
     diags.extend(b.diags)
     outputs, found = _outputs(sym, spec)
     diags.extend(found)
-    if per_step and not _too_big(spec, diags, *unrolled_size(b.g), T):
+    if per_step and not _too_big(spec, diags, *unrolled_size(b.g, T), T):
         unrolled, found = unroll(b.g, T, sym.inits)
         diags.extend(found)
     else:
@@ -91,7 +95,7 @@ def lower(spec: A.Spec, bindings: Bindings | None = None) -> Lowered:
         folded=b.g, unrolled=unrolled, inputs=tuple(inputs), outputs=tuple(outputs),
         streams=tuple(sym.stream_defs), values=tuple(sym.value_defs), inits=dict(sym.inits),
         layers=dict(b.layer_kinds), named_layers=tuple(sym.layer_defs),
-        steps_from_data=sym.steps_from_data, masked=sym.masked,
+        steps_from_data=sym.steps_from_data, masked=sym.masked, init_fills=dict(sym.init_fills),
     )
     return Lowered(program, block, tuple(diags))
 

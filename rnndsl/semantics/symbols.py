@@ -7,12 +7,14 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Collection, Mapping
 
-from ..catalogue import DATASETS, KINDS, Dataset, Shape
+from ..catalogue import DATASETS, KINDS, Dataset, Init, Param, ParamType, Shape
 from ..errors import Diagnostic, Span, did_you_mean
 from ..limits import MAX_STEPS, MAX_SUGGESTION_WORK
 from ..syntax import ast as A
+from .params import resolve_params
 
-__all__ = ["Symbols", "Bindings", "InputInfo", "TargetInfo", "collect", "INIT_KINDS", "TARGET_KINDS"]
+__all__ = ["Symbols", "Bindings", "InputInfo", "TargetInfo", "ParamInfo", "collect", "INIT_KINDS", "TARGET_KINDS",
+           "PARAM_OPTIONS"]
 
 INIT_KINDS = ("zeros", "learned", "none")
 TARGET_KINDS = {"class": ("crossentropy",), "real": ("mse", "mae"), "labels": ("sigmoid",)}  # kind -> losses
@@ -47,6 +49,20 @@ class TargetInfo:
     span: Span = field(default_factory=Span.unknown)
 
 
+@dataclass(frozen=True)
+class ParamInfo:
+    """A learned tensor `param u: (64,) init=uniform(1)`."""
+
+    name: str
+    shape: Shape
+    init: Init
+    span: Span = field(default_factory=Span.unknown)
+
+
+# The options of a `param` line (the initialiser is the only one; glorot, as for layers, by default).
+PARAM_OPTIONS = (Param("init", ParamType.INIT, Init("glorot"), positional=False, doc="initialiser"),)
+
+
 @dataclass
 class Symbols:
     """What a spec declares, in source order; `diags` holds what was wrong with the declarations."""
@@ -61,6 +77,8 @@ class Symbols:
     value_defs: dict[str, A.ValueDef] = field(default_factory=dict)
     stream_defs: dict[str, list[A.StreamDef]] = field(default_factory=dict)
     inits: dict[str, str] = field(default_factory=dict)
+    init_fills: dict[str, Init] = field(default_factory=dict)  # learned initial state -> its initialiser
+    params: dict[str, ParamInfo] = field(default_factory=dict)
     defaults: dict[str, A.Kwarg] = field(default_factory=dict)  # parameter -> its default (the first written)
     inputs: dict[str, InputInfo] = field(default_factory=dict)
     targets: dict[str, TargetInfo] = field(default_factory=dict)
@@ -144,6 +162,7 @@ def collect(spec: A.Spec, bindings: Bindings | None = None) -> Symbols:
     _collect_inputs(sym, s, bindings)
     _collect_targets(sym, s, bindings)
     _collect_layers(sym, s)
+    _collect_params(sym, s)
     _collect_definitions(sym, s)
     if steps_stmt is None and any(i.sequence for i in sym.inputs.values()):
         sym.steps_from_data = True
@@ -176,12 +195,12 @@ def check_steps(spec: A.Spec) -> int:
             need = max(need, max(node.steps, default=0) + 2)
         elif isinstance(node, (A.CondCmp, A.CondMod)):
             need = max(need, node.rhs + 2, getattr(node, "modulus", 0) * 2)
-        elif isinstance(node, A.Ref):
-            idx = node.index
-            if isinstance(idx, A.Abs):
-                need = max(need, idx.step + 2)
-            elif isinstance(idx, (A.Rel, A.Last)):
-                need = max(need, abs(idx.offset) + 2)
+        elif isinstance(node, (A.Ref, A.Window)):
+            for idx in (node.index,) if isinstance(node, A.Ref) else (node.lo, node.hi):
+                if isinstance(idx, A.Abs):
+                    need = max(need, idx.step + 2)
+                elif isinstance(idx, (A.Rel, A.Last)):
+                    need = max(need, abs(idx.offset) + 2)
     return min(need, MAX_STEPS)
 
 
@@ -271,6 +290,38 @@ def _collect_layers(sym: Symbols, stmts: tuple[A.Stmt, ...]) -> None:
             sym.layer_defs[st.name] = st
 
 
+def _collect_params(sym: Symbols, stmts: tuple[A.Stmt, ...]) -> None:
+    for st in stmts:
+        if not isinstance(st, A.ParamDecl):
+            continue
+        if st.name in sym.params:
+            sym.error("duplicate-definition", f"param '{st.name}' is declared twice", st.span,
+                      [f"the first declaration is on line {sym.params[st.name].span.line}"])
+            continue
+        if st.name in sym.layer_defs or sym.reserved(st.name):
+            what = "a layer" if st.name in sym.layer_defs else "a built-in name or an input"
+            sym.error("duplicate-definition", f"'{st.name}' is {what}; a param needs another name", st.span)
+            continue
+        if any(not 1 <= d <= _MAX_DIM for d in st.shape) or len(st.shape) > 8 or _size(st.shape) > _MAX_PARAM:
+            sym.error("bad-param", f"param '{st.name}': a shape has 1 to 8 dimensions of 1 to {_MAX_DIM:,} and at "
+                      f"most {_MAX_PARAM:,} elements", st.span)
+            continue
+        values, found = resolve_params(f"param '{st.name}'", PARAM_OPTIONS, (), st.options, {}, st.span)
+        sym.diags.extend(found)
+        if not found:
+            sym.params[st.name] = ParamInfo(st.name, st.shape, values["init"], st.span)
+
+
+_MAX_PARAM = 100_000_000  # elements of one learned tensor (400 MB of float32)
+
+
+def _size(shape: tuple[int, ...]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
 def _collect_definitions(sym: Symbols, stmts: tuple[A.Stmt, ...]) -> None:
     for st in stmts:
         if isinstance(st, A.ValueDef):
@@ -291,8 +342,8 @@ def _clash(sym: Symbols, name: str, span: Span) -> bool:
         sym.error("duplicate-definition", f"'{name}' is defined twice", span,
                   [f"the first definition is on line {prior.span.line}"])
         return True
-    if name in sym.layer_defs or sym.reserved(name) or name in sym.inputs:
-        what = "a layer" if name in sym.layer_defs else "a built-in name"
+    if name in sym.layer_defs or sym.reserved(name) or name in sym.inputs or name in sym.params:
+        what = "a layer" if name in sym.layer_defs else "a param" if name in sym.params else "a built-in name"
         sym.error("duplicate-definition", f"'{name}' is {what}; a value needs another name", span)
         return True
     return False
@@ -309,6 +360,16 @@ def _collect_inits(sym: Symbols, stmts: tuple[A.Stmt, ...]) -> None:
                       sym.suggest(st.stream, sym.stream_defs))
         elif st.kind not in INIT_KINDS:
             sym.error("bad-param", f"unknown initial state '{st.kind}'", st.span,
-                      [f"initial states: {', '.join(INIT_KINDS)}"])
+                      did_you_mean(st.kind, INIT_KINDS) or [f"initial states: {', '.join(INIT_KINDS)}"])
+        elif st.fill is not None and st.kind != "learned":
+            sym.error("bad-param", f"`init {st.stream} = {st.kind}` takes no initialiser; only a learned state "
+                      f"has one, as in `init {st.stream} = learned(normal(0.1))`", st.span)
         else:
             sym.inits[st.stream] = st.kind
+            if st.fill is not None:
+                fill = A.Kwarg("init", st.fill, getattr(st.fill, "span", st.span))
+                values, found = resolve_params(f"init {st.stream}", PARAM_OPTIONS, (), (fill,), {}, st.span)
+                if found:
+                    sym.diags.extend(found)
+                else:
+                    sym.init_fills[st.stream] = values["init"]

@@ -11,8 +11,8 @@ __all__ = [
     "Spec", "Stmt", "Expr", "Value", "Cond", "Index",
     "Model", "About", "Data", "Steps", "Init", "Defaults", "LayerDef", "ValueDef",
     "StreamDef", "Train", "TrainItem", "When", "Otherwise", "InputDecl", "TargetDecl",
-    "CondIn", "CondMod", "CondCmp", "CondAnd",
-    "Name", "Ref", "Num", "Call", "Stage", "Pipe", "BinOp", "Kwarg",
+    "ParamDecl", "CondIn", "CondMod", "CondCmp", "CondAnd", "CondOr", "CondNot",
+    "Name", "Ref", "Window", "Num", "Call", "Stage", "Pipe", "BinOp", "Neg", "Kwarg",
     "Word", "Str", "Range", "VCall", "Rel", "Abs", "Last",
 ]
 
@@ -108,6 +108,16 @@ class Ref:
 
 
 @dataclass(frozen=True)
+class Window:
+    """A read of a range of steps `h[0..t-1]` (both ends included), reduced by sum, mean, max, ..."""
+
+    id: str
+    lo: Index
+    hi: Index
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Call:
     """`f(args)` inside an expression: tensors first, then layer parameters."""
 
@@ -136,13 +146,21 @@ class Pipe:
 
 @dataclass(frozen=True)
 class BinOp:
-    op: str  # '+', '-', '*'
+    op: str  # '+', '-', '*', '/'
     left: "Expr"
     right: "Expr"
     span: Span = _span()
 
 
-Expr = Union[Name, Ref, Num, Call, Pipe, BinOp]
+@dataclass(frozen=True)
+class Neg:
+    """Unary minus `-h[last]` (a minus before a number is part of the number)."""
+
+    value: "Expr"
+    span: Span = _span()
+
+
+Expr = Union[Name, Ref, Window, Num, Call, Pipe, BinOp, Neg]
 
 
 # ---- guards --------------------------------------------------------------------------
@@ -174,7 +192,20 @@ class CondAnd:
     span: Span = _span()
 
 
-Cond = Union[CondIn, CondMod, CondCmp, CondAnd]
+@dataclass(frozen=True)
+class CondOr:
+    left: "Cond"
+    right: "Cond"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class CondNot:
+    cond: "Cond"
+    span: Span = _span()
+
+
+Cond = Union[CondIn, CondMod, CondCmp, CondAnd, CondOr, CondNot]
 
 
 @dataclass(frozen=True)
@@ -217,8 +248,11 @@ class Steps:
 
 @dataclass(frozen=True)
 class Init:
+    """`init h = learned(normal(0.1))`: kind zeros, learned or none; `fill` the learned state's initialiser."""
+
     stream: str
     kind: str
+    fill: "Value | None" = None
     span: Span = _span()
 
 
@@ -275,6 +309,16 @@ class TargetDecl:
 
 
 @dataclass(frozen=True)
+class ParamDecl:
+    """`param u: (64,) init=uniform(1)`: a learned tensor of that shape, read by name like a value."""
+
+    name: str
+    shape: tuple[int, ...]
+    options: tuple[Kwarg, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class TrainItem:
     key: str
     value: Value
@@ -287,7 +331,8 @@ class Train:
     span: Span = _span()
 
 
-Stmt = Union[Model, About, Data, Steps, Init, Defaults, LayerDef, ValueDef, StreamDef, Train, InputDecl, TargetDecl]
+Stmt = Union[Model, About, Data, Steps, Init, Defaults, LayerDef, ValueDef, StreamDef, Train, InputDecl, TargetDecl,
+             ParamDecl]
 
 
 @dataclass(frozen=True)

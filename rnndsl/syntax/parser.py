@@ -21,23 +21,23 @@ from . import ast as A
 
 __all__ = ["parse", "grammar_text", "KEYWORDS", "MAX_OPERATORS"]
 
-KEYWORDS = ("model", "about", "data", "steps", "init", "defaults", "layer", "train", "input", "target",
-            "when", "otherwise", "and", "in", "t", "last")
+KEYWORDS = ("model", "about", "data", "steps", "init", "defaults", "layer", "train", "input", "target", "param",
+            "when", "otherwise", "and", "or", "not", "in", "t", "last")
 
 # How terminals are named in "expected ..." messages.
 _WORDS = {
     "NAME": "a name", "NUMBER": "a number", "STRING": "a \"string\"",
     "_NL": "end of line", "$END": "end of file", "MODE": "'@train'", "CMP": "a comparison (==, <, ...)",
-    "_PIPE": "'|'", "_PLUS": "'+'", "_MINUS": "'-'", "_STAR": "'*'", "_LPAR": "'('", "_RPAR": "')'",
+    "_PIPE": "'|'", "_PLUS": "'+'", "_MINUS": "'-'", "_STAR": "'*'", "_SLASH": "'/'", "_LPAR": "'('", "_RPAR": "')'",
     "_LSQB": "'['", "_RSQB": "']'", "_LBRACE": "'{'", "_RBRACE": "'}'", "_COMMA": "','",
     "_EQUAL": "'='", "_PERCENT": "'%'", "_DOTDOT": "'..'", "_COLON": "':'",
 }
 _OPEN = {"_LPAR", "_LSQB", "_LBRACE"}
 _CLOSE = {"_RPAR", "_RSQB", "_RBRACE"}
 # A newline next to one of these does not end the statement.
-_JOIN_AFTER = {"_PIPE", "_PLUS", "_MINUS", "_STAR", "_COMMA", "_EQUAL"}
-_OPERATORS = {"_PIPE", "_PLUS", "_MINUS", "_STAR", "AND"}
-_JOIN_BEFORE = {"_PIPE", "_PLUS", "_STAR"}
+_JOIN_AFTER = {"_PIPE", "_PLUS", "_MINUS", "_STAR", "_SLASH", "_COMMA", "_EQUAL"}
+_OPERATORS = {"_PIPE", "_PLUS", "_MINUS", "_STAR", "_SLASH", "AND", "OR", "NOT"}
+_JOIN_BEFORE = {"_PIPE", "_PLUS", "_STAR", "_SLASH"}
 
 
 def grammar_text() -> str:
@@ -204,7 +204,18 @@ class _ToAst(Transformer_NonRecursive):
         return A.Steps(_int(c[0]), _span_of(meta))
 
     def init(self, meta, c):
-        return A.Init(str(c[0]), str(c[1]), _span_of(meta))
+        v = c[1]
+        kind = v.value if isinstance(v, (A.Word, A.Str)) else v.func if isinstance(v, A.VCall) else repr(v.value)
+        fill = None
+        if isinstance(v, A.VCall):
+            if len(v.items) != 1:
+                raise SpecError([Diagnostic("syntax", f"`init {c[0]} = {kind}(...)` takes one initialiser, such as "
+                                            f"learned(normal(0.1))", _span_of(meta))])
+            fill = v.items[0].value if isinstance(v.items[0], A.Kwarg) else v.items[0]
+        return A.Init(str(c[0]), str(kind), fill, _span_of(meta))
+
+    def param_decl(self, meta, c):
+        return A.ParamDecl(str(c[0]), c[1], tuple(c[2:]), _span_of(meta))
 
     def defaults(self, meta, c):
         return A.Defaults(tuple(c), _span_of(meta))
@@ -255,6 +266,12 @@ class _ToAst(Transformer_NonRecursive):
     def cond_and(self, meta, c):
         return A.CondAnd(c[0], c[1], _span_of(meta))
 
+    def cond_or(self, meta, c):
+        return A.CondOr(c[0], c[1], _span_of(meta))
+
+    def cond_not(self, meta, c):
+        return A.CondNot(c[0], _span_of(meta))
+
     def cond_in(self, meta, c):
         return A.CondIn(c[0], _span_of(meta))
 
@@ -293,6 +310,17 @@ class _ToAst(Transformer_NonRecursive):
 
     def mul(self, meta, c):
         return A.BinOp("*", c[0], c[1], _span_of(meta))
+
+    def div(self, meta, c):
+        return A.BinOp("/", c[0], c[1], _span_of(meta))
+
+    def neg(self, meta, c):
+        if isinstance(c[0], A.Num):  # -3 is a number
+            return A.Num(-c[0].value, _span_of(meta))
+        return A.Neg(c[0], _span_of(meta))
+
+    def window(self, meta, c):
+        return A.Window(str(c[0]), c[1], c[2], _span_of(meta))
 
     def name(self, meta, c):
         return A.Name(str(c[0]), _span_of(meta))

@@ -6,7 +6,7 @@ from . import ast as A
 
 __all__ = ["unparse"]
 
-_PREC = {"pipe": 0, "+": 1, "-": 1, "*": 2, "atom": 3}
+_PREC = {"pipe": 0, "+": 1, "-": 1, "*": 2, "/": 2, "neg": 3, "atom": 4}
 
 
 def _num(v: float | int) -> str:
@@ -47,6 +47,8 @@ def _prec(e: A.Expr) -> int:
         return _PREC["pipe"]
     if isinstance(e, A.BinOp):
         return _PREC[e.op]
+    if isinstance(e, A.Neg) or (isinstance(e, A.Num) and e.value < 0):
+        return _PREC["neg"]
     return _PREC["atom"]
 
 
@@ -61,6 +63,10 @@ def expr(e: A.Expr) -> str:
         return e.id
     if isinstance(e, A.Ref):
         return f"{e.id}[{_index(e.index)}]"
+    if isinstance(e, A.Window):
+        return f"{e.id}[{_index(e.lo)}..{_index(e.hi)}]"
+    if isinstance(e, A.Neg):
+        return f"-{_wrap(e.value, _PREC['neg'])}"
     if isinstance(e, A.Num):
         text = _num(e.value)
         return text
@@ -82,8 +88,15 @@ def _cond(c: A.Cond) -> str:
         return f"t % {c.modulus} {c.op} {c.rhs}"
     if isinstance(c, A.CondCmp):
         return f"t {c.op} {c.rhs}"
-    right = _cond(c.right)
-    return f"{_cond(c.left)} and {f'({right})' if isinstance(c.right, A.CondAnd) else right}"
+    if isinstance(c, A.CondNot):
+        inner = _cond(c.cond)
+        return f"not {inner if isinstance(c.cond, (A.CondIn, A.CondMod, A.CondCmp, A.CondNot)) else f'({inner})'}"
+    # `or` binds loosest, then `and`; both are left-associative
+    op, tighter = ("and", (A.CondOr, A.CondAnd)) if isinstance(c, A.CondAnd) else ("or", (A.CondOr,))
+    left, right = _cond(c.left), _cond(c.right)
+    if isinstance(c, A.CondAnd) and isinstance(c.left, A.CondOr):
+        left = f"({left})"
+    return f"{left} {op} {f'({right})' if isinstance(c.right, tighter) else right}"
 
 
 def _stage(st: A.Stage) -> str:
@@ -102,7 +115,10 @@ def statement(s: A.Stmt) -> str:
     if isinstance(s, A.Steps):
         return f"steps {s.count}"
     if isinstance(s, A.Init):
-        return f"init {s.stream} = {s.kind}"
+        return f"init {s.stream} = {s.kind}" + (f"({_value(s.fill)})" if s.fill is not None else "")
+    if isinstance(s, A.ParamDecl):
+        dims = "(" + ", ".join(str(d) for d in s.shape) + ("," if len(s.shape) == 1 else "") + ")"
+        return f"param {s.name}: {dims}" + "".join(f" {_value(k)}" for k in s.options)
     if isinstance(s, A.Defaults):
         return "defaults " + ", ".join(_value(k) for k in s.kwargs)
     if isinstance(s, A.LayerDef):

@@ -19,7 +19,7 @@ import networkx as nx
 
 from ...catalogue import KINDS, Category, fmt_shape
 from ...checks import Checked
-from ...ir import INIT, EdgeKind, Role
+from ...ir import INIT, EdgeKind, Role, Window
 from ...ir.dump import steps_text
 
 __all__ = ["emit_dot", "Read", "value_reads", "EDGE_STYLE"]
@@ -31,6 +31,8 @@ EDGE_STYLE: dict[EdgeKind, tuple[str, str, str, str]] = {
     EdgeKind.CROSS: ("#d62728", "bold", "2.6", "crossed between streams, t-1"),
     EdgeKind.LAG_K: ("#8e44ad", "dashed", "2.0", "lag-k (t-k, k >= 2)"),
     EdgeKind.REVERSED: ("#2a9d4b", "dashed", "2.0", "reversed time (t+k)"),
+    EdgeKind.FIXED: ("#d35400", "dashed", "1.6", "one fixed step ([3], [last]) at every step"),
+    EdgeKind.WINDOW: ("#138d75", "solid", "1.2", "a range of steps ([lo..hi]), reduced"),
 }
 _STREAM_FILL = ["#dbe8fb", "#fde0dc", "#e3f4e1", "#f3e5f5", "#fff3cd", "#e0f2f1"]
 
@@ -51,6 +53,7 @@ class Read:
     at: int | None
     via: tuple[str, ...]
     steps: tuple[int, ...] | None  # the dst steps it holds at (None: all)
+    window: Window | None = None  # a read of a range of steps
 
 
 def _op_label(c: Checked, name: str) -> str | None:
@@ -82,7 +85,7 @@ def value_reads(c: Checked) -> list[Read]:
             elif s.role is Role.CONST:
                 continue
             else:
-                reads.append(Read(src, dst, e.kind, e.lag, e.at, via, steps))
+                reads.append(Read(src, dst, e.kind, e.lag, e.at, via, steps, e.window))
 
     for name in sorted(p.folded.nodes, key=p.order):
         a = p.node(name)
@@ -96,7 +99,7 @@ def value_reads(c: Checked) -> list[Read]:
                 label = _op_label(c, src)
                 walk(src, name, steps, (label,) if label else ())
             elif s.role is not Role.CONST:
-                reads.append(Read(src, name, e.kind, e.lag, e.at, (), steps))
+                reads.append(Read(src, name, e.kind, e.lag, e.at, (), steps, e.window))
     return reads
 
 
@@ -141,6 +144,8 @@ def _read_label(r: Read, shapes: dict[str, tuple[int, ...]] | None, show_lag: bo
     parts = []
     if show_lag and r.lag:
         parts.append(f"t-{r.lag}" if r.lag > 0 else f"t+{-r.lag}")
+    if show_lag and r.window is not None:
+        parts.append(str(r.window))
     if r.via:
         parts.append(" > ".join(r.via))
     if guard and r.steps is not None:
@@ -193,6 +198,15 @@ def _head_table(c: Checked, value: str, shapes: bool) -> str:
     return Html(f'<<table border="0" cellborder="1" cellspacing="0" cellpadding="3">{"".join(rows)}</table>>')
 
 
+def _value_style(c: Checked, name: str) -> dict[str, str]:
+    """How an untimed value is drawn: an ellipse; a learned `param` tensor shaded, with its shape."""
+    a = c.program.node(name)
+    if a.role is Role.PARAM:
+        return {"label": f"param {name}\\n{fmt_shape(tuple(a.params['shape']))}", "shape": "ellipse",
+                "fillcolor": "#fdebd0"}
+    return {"shape": "ellipse", "fillcolor": "#f4f4f4"}
+
+
 def _node_id(name: str, t: int | None) -> str:
     if t is None:
         return name
@@ -207,7 +221,7 @@ def _upstream_downstream(c: Checked, sequences: bool = True) -> tuple[list[str],
     timed_reach: set[str] = set()
     for name in p.streams:
         timed_reach |= nx.descendants(p.folded, name)
-    values = [n for n in sorted(p.folded.nodes, key=p.order) if p.node(n).role in (Role.INPUT, Role.VALUE)
+    values = [n for n in sorted(p.folded.nodes, key=p.order) if p.node(n).role in (Role.INPUT, Role.VALUE, Role.PARAM)
               and (sequences or not p.node(n).timed)]
     down = [v for v in values if v in timed_reach]
     up = [v for v in values if v not in timed_reach]
@@ -261,7 +275,7 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None) -> str:
     # the values feeding the streams: below and left of the lanes, so their edges fan out
     first_row = len(lanes) + 0.4
     for i, v in enumerate(up):
-        dot.add(f"{_q(v)} {_attrs(shape='ellipse', fillcolor='#f4f4f4', pos=_pos(-1.6 + 0.35 * i, first_row + 0.9 * i))};")
+        dot.add(f"{_q(v)} {_attrs(**_value_style(c, v), pos=_pos(-1.6 + 0.35 * i, first_row + 0.9 * i))};")
     for r in reads:
         if r.dst in up:
             dot.add(f"{_q(r.src)} -> {_q(r.dst)} {_edge_attrs(EdgeKind.FEED, _read_label(r, shape_map, False, False))};")
@@ -287,6 +301,13 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None) -> str:
         for t in shown:
             if r.steps is not None and t not in r.steps:
                 continue
+            if r.window is not None:  # a fan of edges, one per step of the range, labelled once (at the last step)
+                kinds_used.add(r.kind)
+                fan = [s for s in r.window.steps(t, T) if s in shown]
+                for i, s_step in enumerate(fan):
+                    label = _read_label(r, shape_map, True, False) if i == len(fan) - 1 and t == shown[-1] else ""
+                    dot.add(f"{_q(_node_id(r.src, s_step))} -> {_q(_node_id(r.dst, t))} {_edge_attrs(r.kind, label)};")
+                continue
             if r.src in timed:
                 s_step = r.at if r.at is not None else t - (r.lag or 0)
                 if not 0 <= s_step < T:
@@ -299,6 +320,8 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None) -> str:
                 src_id = r.src
             kinds_used.add(r.kind)
             label = _read_label(r, shape_map, r.kind in (EdgeKind.LAG_K, EdgeKind.REVERSED), False)
+            if r.kind is EdgeKind.FIXED:
+                label = f"[{'last' if r.at == T - 1 else r.at}]" + ("\\n" + label if label else "")
             dot.add(f"{_q(src_id)} -> {_q(_node_id(r.dst, t))} {_edge_attrs(r.kind, label)};")
     if elided:
         for s in lanes:
@@ -311,6 +334,13 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None) -> str:
                 f"label={_head_table(c, v, shapes)}];")
     for r in reads:
         if r.dst not in down:
+            continue
+        if r.window is not None and r.src in timed:
+            kinds_used.add(r.kind)
+            fan = [s for s in r.window.steps(None, T) if s in shown]
+            for i, s_step in enumerate(fan):
+                label = str(r.window) if i == len(fan) - 1 else ""
+                dot.add(f"{_q(_node_id(r.src, s_step))} -> {_q(r.dst)} {_edge_attrs(r.kind, label)};")
             continue
         if r.src in p.streams:
             step = r.at if r.at is not None else T - 1
@@ -335,11 +365,11 @@ def _folded(c: Checked, shapes: bool) -> str:
     _header(dot, c, "folded", "LR")
     fill = {s: _STREAM_FILL[i % len(_STREAM_FILL)] for i, s in enumerate(p.streams)}
     for v in up:
-        dot.add(f"{_q(v)} {_attrs(shape='ellipse', fillcolor='#f4f4f4')};")
+        dot.add(f"{_q(v)} {_attrs(**_value_style(c, v))};")
     for s in p.streams:
         init = p.inits[s]
         label = f"{s}[t]" + (f"\\n{fmt_shape(c.shapes[s])}" if shapes and s in c.shapes else "") \
-            + ("" if init == "zeros" else f"\\ninit {init}")
+            + ("" if init == "zeros" else f"\\ninit {init}") + (f"({p.init_fills[s]})" if s in p.init_fills else "")
         dot.add(f"{_q(s)} {_attrs(label=label, fillcolor=fill[s], shape='box', peripheries='2')};")
     for v in down:
         dot.add(f"{_q(v)} [shape=plaintext, style=\"\", label={_head_table(c, v, shapes)}];")
@@ -350,6 +380,8 @@ def _folded(c: Checked, shapes: bool) -> str:
         label = "" if r.dst in down else _read_label(r, shape_map, True, True)
         if r.at is not None:
             label = f"[{'last' if r.at == p.steps - 1 else r.at}]" + ("\\n" + label if label else "")
+        elif r.window is not None and r.dst in down:
+            label = str(r.window)
         extra = {"constraint": "false"} if r.kind in (EdgeKind.SAME, EdgeKind.LAG_K, EdgeKind.REVERSED) \
             and r.src == r.dst else {}
         dot.add(f"{_q(r.src)} -> {_q(r.dst)} {_edge_attrs(r.kind, label, extra)};")
@@ -395,8 +427,11 @@ def _dataflow(c: Checked, shapes: bool, view: str) -> str:
                 label += f"\\n{fmt_shape(c.shapes[last])}"
             dot.add(f"{_q(name)} {_attrs(label=label)};")
         else:
-            label = name + (f"\\n{fmt_shape(c.shapes[name])}" if shapes and name in c.shapes else "")
-            dot.add(f"{_q(name)} {_attrs(label=label, shape='ellipse', fillcolor='#f4f4f4')};")
+            style = _value_style(c, name)
+            if p.node(name).role is not Role.PARAM:
+                style = {"label": name + (f"\\n{fmt_shape(c.shapes[name])}" if shapes and name in c.shapes else ""),
+                         **style}
+            dot.add(f"{_q(name)} {_attrs(**style)};")
     for src, dst, data in sorted(g.edges(data=True), key=lambda e: (p.order(e[1]), e[2]["attr"].port)):
         if p.node(src).role is Role.CONST or rep(src) == rep(dst):
             continue

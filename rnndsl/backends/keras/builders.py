@@ -10,9 +10,9 @@ from typing import Callable
 
 from keras import layers
 
-from ...catalogue import ACTIVATIONS, LayerKind, Params
-from .layers import (Blur, Cell, Elementwise, FlipLR, GaussianNoise, PoissonNoise, Row, Standardize, UniformNoise,
-                     initializer)
+from ...catalogue import ACTIVATIONS, REDUCTIONS, UNARY_FUNCTIONS, LayerKind, Params
+from .layers import (Blur, Cell, Elementwise, FlipLR, Function, GaussianNoise, PoissonNoise, Row, Standardize,
+                     StepReduce, StepSoftmax, UniformNoise, initializer)
 
 __all__ = ["BUILDERS", "build"]
 
@@ -52,6 +52,11 @@ BUILDERS: dict[str, Builder] = {
     "add": lambda k, p, n, tr: Elementwise("add", name=n),
     "sub": lambda k, p, n, tr: Elementwise("sub", name=n),
     "mul": lambda k, p, n, tr: Elementwise("mul", name=n),
+    "div": lambda k, p, n, tr: Elementwise("div", name=n),
+    # over a range of steps; with masking the emitter gives each step its own range of steps
+    "softmax_steps": lambda k, p, n, tr: StepSoftmax([], name=n),
+    **{name: (lambda k, p, n, tr: StepReduce(k, [], name=n)) for name in REDUCTIONS},
+    **{name: (lambda k, p, n, tr: Function(k, p.get("lo"), p.get("hi"), name=n)) for name in UNARY_FUNCTIONS},
     "dropout": lambda k, p, n, tr: layers.Dropout(p["rate"], name=n),
     "batchnorm": lambda k, p, n, tr: layers.BatchNormalization(momentum=p["momentum"], epsilon=p["eps"], name=n),
     "standardize": lambda k, p, n, tr: Standardize(p["eps"], name=n),

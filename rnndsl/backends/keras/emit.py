@@ -18,8 +18,8 @@ from typing import Any
 import keras
 from keras import layers
 
-from ...catalogue import KINDS
-from ...ir import INIT, Loss, OutputDecl, Role, TargetKind, UNode, inputs_of, topological_order
+from ...catalogue import KINDS, StepRule
+from ...ir import INIT, Loss, OutputDecl, Role, TargetKind, UNode, Window, inputs_of, port_sources, topological_order
 from ...passes import Prepared
 from . import layers as custom
 from .builders import build
@@ -65,6 +65,13 @@ class _Zero:
     shape: tuple[int, ...]
 
 
+class _Empty:
+    """A range of steps that holds no step at this step (`h[0..t-1]` at t = 0): reduced, it gives zeros."""
+
+
+_EMPTY = _Empty()
+
+
 class _Emitter:
     def __init__(self, prep: Prepared):
         self.prep = prep
@@ -108,43 +115,98 @@ class _Emitter:
             return self.objects[key](self.reference)
         return value
 
-    def inputs(self, node: UNode) -> list[Any]:
-        return [self.tensors[src] for _, src, _ in inputs_of(self.p, node)]
+    def inputs(self, node: UNode) -> list[tuple[Any, str, Window | None]]:
+        """(value, source folded node, range of steps or None) per input port; a range read is stacked
+        on a steps axis (batch, steps, ...); a range with no step here is _EMPTY."""
+        groups = {port: (group, e) for port, group, e in port_sources(self.p, node)}
+        out = []
+        for src, _, port, data in sorted(self.p.folded.in_edges(node[0], keys=True, data=True), key=lambda x: x[2]):
+            e = data["attr"]
+            window = e.window or self.p.node(src).window
+            if port not in groups:
+                if e.window is not None:
+                    out.append((_EMPTY, src, window))
+                continue  # a read the unrolling left out (a guard's step): not an input at this step
+            group, _ = groups[port]
+            if e.window is None:
+                out.append((self.tensors[group[0]], src, window))
+                continue
+            key = f"{node[0]}:{port}.stack"
+            if key not in self.objects:
+                self.objects[key] = custom.StackSteps(name=self.keras_name(f"{node[0]}_{port}_steps"))
+            out.append((self.objects[key]([self.materialize(self.tensors[g]) for g in group]), src, window))
+        return out
+
+    def learned(self, key: str, shape: tuple[int, ...], init) -> Any:
+        """A learned tensor broadcast over the batch (a param, or a learned initial state)."""
+        if key not in self.objects:
+            fill = [init.name, *init.args] if init is not None else None
+            self.objects[key] = custom.LearnedState(shape, fill, name=self.keras_name(key.replace(".", "_")))
+        return self.objects[key](self.reference)
 
     def init_state(self, name: str) -> Any:
+        if self.p.inits.get(name) == "learned":
+            return self.learned(f"{name}.init", tuple(self.c.shapes[name]), self.p.init_fills.get(name))
         key = f"{name}.init"
         if key not in self.objects:
-            shape = self.c.shapes[name]
-            cls = custom.LearnedState if self.p.inits.get(name) == "learned" else custom.ZeroState
-            self.objects[key] = cls(shape, name=self.keras_name(f"{name}_init"))
+            self.objects[key] = custom.ZeroState(self.c.shapes[name], name=self.keras_name(f"{name}_init"))
         return self.objects[key](self.reference)
 
     def op(self, node: UNode) -> Any:
         a = self.p.node(node[0])
         kind = KINDS[a.kind or ""]
-        xs = self.inputs(node)
+        ins = self.inputs(node)
+        if any(x is _EMPTY for x, _, _ in ins):
+            return _Zero(tuple(self.c.shapes[a.name])) if kind.over_steps is StepRule.REDUCE else _EMPTY
         if kind.operator:
-            return self.elementwise(node, kind.name, [x if not isinstance(x, _Zero) else self.materialize(x)
-                                                      for x in xs])
+            return self.elementwise(node, kind.name, ins)
+        xs = [self.materialize(x) for x, _, _ in ins]
+        if kind.over_steps in (StepRule.REDUCE, StepRule.NORMALISE):
+            return self.over_steps(node, kind.name, xs[0], ins[0][2])
         layer = self.layer_for(node)
-        xs = [self.materialize(x) for x in xs]
         if kind.is_cell:
             return self.cell(node, layer, xs)
         return layer(xs if kind.arity is None else xs[0])
 
-    def elementwise(self, node: UNode, op: str, xs: list[Any]) -> Any:
+    def over_steps(self, node: UNode, kind_name: str, x: Any, window: Window | None) -> Any:
+        """A reduction or a softmax over a range's steps; with masking, over the steps each sequence has."""
+        if not self.p.masked:
+            return self.layer_for(node)(x)
+        assert window is not None, "the front end gives these kinds a range"
+        steps = list(window.steps(node[1], self.p.steps))
+        name = self.keras_name(f"{node[0]}_{node[1]}")
+        layer = (custom.StepSoftmax(steps, name=name) if kind_name == "softmax_steps"
+                 else custom.StepReduce(kind_name, steps, name=name))
+        return layer([x, self.lengths])
+
+    def elementwise(self, node: UNode, op: str, ins: list[tuple[Any, str, Window | None]]) -> Any:
         a = self.p.node(node[0])
-        consts = [x for x in xs if isinstance(x, _Const)]
-        if len(consts) == 2:  # the folding pass leaves only what it could not fold safely
+        xs = [x if not isinstance(x, _Zero) else self.materialize(x) for x, _, _ in ins]
+        if all(isinstance(x, _Const) for x in xs):  # the folding pass leaves only what it could not fold safely
             xs = [self.materialize(xs[0]), xs[1]]
-            consts = consts[1:]
+        consts = [x for x in xs if isinstance(x, _Const)]
         key = a.name
         if key not in self.objects:
             const = consts[0].value if consts else None
             self.objects[key] = custom.Elementwise(op, const, bool(consts) and isinstance(xs[0], _Const),
+                                                   self._expand(a, [(x, src, w) for x, (_, src, w) in zip(xs, ins)
+                                                                    if not isinstance(x, _Const)]),
                                                    name=self.keras_name(key))
         tensors = [x for x in xs if not isinstance(x, _Const)]
         return self.objects[key](tensors if len(tensors) > 1 else tensors[0])
+
+    def _expand(self, a, operands: list[tuple[Any, str, Window | None]]) -> list[list[int]] | None:
+        """Axes to insert in each tensor operand so that it broadcasts as its per-example shape does:
+        batch first, then the steps axis of a range, then the example's axes aligned on the right."""
+        rank = len(self.c.shapes[a.name])
+        lead = 2 if a.window is not None else 1
+        expand = []
+        for x, src, window in operands:
+            own = 0 if isinstance(x, _Const) or self.p.node(src).role is Role.CONST else len(self.c.shapes[src])
+            axes = [1] if a.window is not None and window is None else []
+            axes += [lead] * (rank - own)
+            expand.append(axes)
+        return expand if any(expand) else None
 
     def cell(self, node: UNode, layer: layers.Layer, xs: list[Any]) -> Any:
         a = self.p.node(node[0])
@@ -168,12 +230,13 @@ class _Emitter:
             inputs[decl.name] = keras.Input(shape=shape, name=decl.name)
         if p.masked:
             inputs[LENGTHS] = keras.Input(shape=(), dtype="int32", name=LENGTHS)
+            self.lengths = inputs[LENGTHS]
         self.reference = next(iter(inputs.values()))
         backward = self._backward_streams()
         for node in topological_order(p):
             name, t = node
             a = p.node(name)
-            if node in self.prep.zero:
+            if node in self.prep.zero and a.window is None:  # (an op over a range is computed: it has a steps axis)
                 self.tensors[node] = _Zero(tuple(self.c.shapes[name]))
             elif node in self.prep.forward:
                 self.tensors[node] = self.tensors[self.prep.forward[node]]
@@ -181,6 +244,8 @@ class _Emitter:
                 self.tensors[node] = self.input_step(inputs[name], name, t)
             elif a.role is Role.CONST:
                 self.tensors[node] = _Const(float(a.params["value"]))
+            elif a.role is Role.PARAM:
+                self.tensors[node] = self.learned(name, tuple(a.params["shape"]), a.params["init"])
             elif t == INIT:
                 self.tensors[node] = self.init_state(name)
             elif a.role in (Role.STREAM, Role.VALUE):
@@ -238,14 +303,14 @@ class _Emitter:
             out = self.materialize(self.tensors[(decl.name, None)])
             root = self._root_op(decl.name, None)
             if final and root is not None and self.p.node(root[0]).kind == final:
-                return out, self.materialize(self.inputs(root)[0])
+                return out, self.materialize(self.inputs(root)[0][0])
             return out, out
         outs, pre = [], []
         for t in range(self.p.steps):
             out = self.materialize(self.tensors[(decl.name, t)])
             root = self._root_op(decl.name, t)
             outs.append(out)
-            pre.append(self.materialize(self.inputs(root)[0]) if final and root is not None
+            pre.append(self.materialize(self.inputs(root)[0][0]) if final and root is not None
                        and self.p.node(root[0]).kind == final else out)
         stacked = custom.StackSteps(name=self.keras_name(f"{decl.name}_steps"))(outs)
         if all(a is b for a, b in zip(outs, pre)):

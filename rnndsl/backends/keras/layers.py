@@ -12,8 +12,8 @@ from keras import layers, ops
 
 from ...catalogue import Init
 
-__all__ = ["initializer", "ZeroState", "LearnedState", "Constant", "Elementwise", "Row", "Cell", "Freeze",
-           "StackSteps", "CUSTOM_OBJECTS"]
+__all__ = ["initializer", "ZeroState", "LearnedState", "Constant", "Elementwise", "Function", "StepReduce",
+           "StepSoftmax", "Row", "Cell", "Freeze", "StackSteps", "CUSTOM_OBJECTS"]
 
 _PKG = "rnndsl"
 
@@ -211,21 +211,113 @@ class StackSteps(layers.Layer):
 
 @keras.saving.register_keras_serializable(_PKG)
 class Elementwise(layers.Layer):
-    """a + b, a - b or a * b over tensors, where either side may be a fixed number."""
+    """a + b, a - b, a * b or a / b over tensors, where either side may be a fixed number.
 
-    def __init__(self, op: str, const: float | None = None, const_left: bool = False, **kw: Any):
+    Operands broadcast like NumPy over their per-example shapes: `expand` lists, per tensor
+    operand, the axes to insert so that every operand has the batch axis first, then (over a
+    range of steps) the steps axis, then its own axes aligned on the right.
+    """
+
+    def __init__(self, op: str, const: float | None = None, const_left: bool = False,
+                 expand: list[list[int]] | None = None, **kw: Any):
         super().__init__(**kw)
         self.op, self.const, self.const_left = op, const, const_left
+        self.expand = [list(e) for e in expand] if expand else None
 
     def call(self, inputs):
         xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if self.expand:
+            for i, axes in enumerate(self.expand):
+                for axis in axes:
+                    xs[i] = ops.expand_dims(xs[i], axis)
         if self.const is not None:
             xs.insert(0 if self.const_left else 1, self.const)
         a, b = xs
-        return a + b if self.op == "add" else a - b if self.op == "sub" else a * b
+        if self.op == "add":
+            return a + b
+        if self.op == "sub":
+            return a - b
+        return a * b if self.op == "mul" else a / b
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "op": self.op, "const": self.const, "const_left": self.const_left}
+        return {**super().get_config(), "op": self.op, "const": self.const, "const_left": self.const_left,
+                "expand": self.expand}
+
+
+@keras.saving.register_keras_serializable(_PKG)
+class Function(layers.Layer):
+    """An element-wise function: neg, exp, log, sqrt, abs, softplus, or clip to lo..hi."""
+
+    def __init__(self, fn: str, lo: float | None = None, hi: float | None = None, **kw: Any):
+        super().__init__(**kw)
+        self.fn, self.lo, self.hi = fn, lo, hi
+
+    def call(self, x):
+        if self.fn == "clip":
+            return ops.clip(x, self.lo, self.hi)
+        return {"neg": ops.negative, "exp": ops.exp, "log": ops.log, "sqrt": ops.sqrt, "abs": ops.abs,
+                "softplus": ops.softplus}[self.fn](x)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "fn": self.fn, "lo": self.lo, "hi": self.hi}
+
+
+def _step_mask(steps: list[int], lengths, rank: int):
+    """(batch, steps, 1, ...): whether each step of a range lies inside each sequence."""
+    mask = ops.convert_to_tensor(np.asarray(steps, dtype="int32"))[None, :] < ops.cast(lengths, "int32")[:, None]
+    return ops.reshape(mask, (ops.shape(mask)[0], len(steps)) + (1,) * (rank - 2))
+
+
+@keras.saving.register_keras_serializable(_PKG)
+class StepReduce(layers.Layer):
+    """sum / mean / max over the steps axis (axis 1) of a range; with lengths, over the steps each sequence has.
+
+    A sequence with none of the range's steps gets zeros (as an empty range does).
+    """
+
+    def __init__(self, op: str, steps: list[int], **kw: Any):
+        super().__init__(**kw)
+        self.op, self.steps = op, [int(s) for s in steps]
+
+    def call(self, inputs):
+        x, lengths = (inputs[0], inputs[1]) if isinstance(inputs, (list, tuple)) else (inputs, None)
+        if lengths is None:
+            return {"sum": ops.sum, "mean": ops.mean, "max": ops.max}[self.op](x, axis=1)
+        mask = _step_mask(self.steps, lengths, len(x.shape))
+        fmask = ops.cast(mask, x.dtype)
+        count = ops.sum(fmask, axis=1)
+        if self.op == "max":
+            out = ops.max(ops.where(mask, x, ops.full_like(x, -3.0e38)), axis=1)
+            return ops.where(count > 0, out, ops.zeros_like(out))
+        total = ops.sum(x * fmask, axis=1)
+        return total if self.op == "sum" else total / ops.maximum(count, 1.0)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "op": self.op, "steps": self.steps}
+
+
+@keras.saving.register_keras_serializable(_PKG)
+class StepSoftmax(layers.Layer):
+    """Softmax over the steps axis (axis 1) of a range, per element; with lengths, over each sequence's steps."""
+
+    def __init__(self, steps: list[int], **kw: Any):
+        super().__init__(**kw)
+        self.steps = [int(s) for s in steps]
+
+    def call(self, inputs):
+        x, lengths = (inputs[0], inputs[1]) if isinstance(inputs, (list, tuple)) else (inputs, None)
+        if x.shape[1] == 1:  # one step: its weight is 1 (where the sequence has it)
+            ones = ops.ones_like(x)
+            return ones if lengths is None else ones * ops.cast(_step_mask(self.steps, lengths, len(x.shape)), x.dtype)
+        if lengths is None:
+            return ops.softmax(x, axis=1)
+        mask = _step_mask(self.steps, lengths, len(x.shape))
+        x = ops.where(mask, x, ops.full_like(x, -1.0e30))
+        e = ops.exp(x - ops.max(x, axis=1, keepdims=True)) * ops.cast(mask, x.dtype)
+        return e / ops.maximum(ops.sum(e, axis=1, keepdims=True), 1e-30)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "steps": self.steps}
 
 
 @keras.saving.register_keras_serializable(_PKG)
@@ -260,18 +352,23 @@ class Constant(layers.Layer):
 
 @keras.saving.register_keras_serializable(_PKG)
 class LearnedState(layers.Layer):
-    """A learned initial state (`init h = learned`), broadcast over the batch."""
+    """A learned tensor broadcast over the batch: an initial state (`init h = learned`) or a `param`.
 
-    def __init__(self, state_shape: tuple[int, ...], **kw: Any):
+    `init` is the rnndsl initialiser as [name, *args] (zeros by default, as for an initial state).
+    """
+
+    def __init__(self, state_shape: tuple[int, ...], init: list | None = None, **kw: Any):
         super().__init__(**kw)
         self.state_shape = tuple(state_shape)
-        self.value = self.add_weight(name="value", shape=self.state_shape, initializer="zeros")
+        self.init = list(init) if init else ["zeros"]
+        fill = initializer(Init(str(self.init[0]), tuple(float(a) for a in self.init[1:])))
+        self.value = self.add_weight(name="value", shape=self.state_shape, initializer=fill)
 
     def call(self, reference):
         return ops.broadcast_to(self.value[None], (ops.shape(reference)[0], *self.state_shape))
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "state_shape": list(self.state_shape)}
+        return {**super().get_config(), "state_shape": list(self.state_shape), "init": self.init}
 
 
 @keras.saving.register_keras_serializable(_PKG)
@@ -328,10 +425,5 @@ class Cell(layers.Layer):
 
 CUSTOM_OBJECTS = {cls.__name__: cls for cls in (GaussianNoise, UniformNoise, PoissonNoise, FlipLR, Blur,
                                                 Standardize, Row, Elementwise, ZeroState, LearnedState, Constant, Cell,
-                                                Freeze, StackSteps)}
+                                                Freeze, StackSteps, Function, StepReduce, StepSoftmax)}
 
-
-def build(kind_name: str, params: Params, name: str, train_only: bool = False) -> layers.Layer:
-    """A Keras layer for one rnndsl layer kind."""
-    kind = KINDS[kind_name]
-    return BUILDERS[kind.tf](kind_name, params, name, train_only)
