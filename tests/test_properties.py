@@ -87,3 +87,21 @@ def test_check_accepts_a_wiring_exactly_when_every_cycle_has_positive_lag(wiring
         assert all(d.code == "zero-lag-cycle" for d in err.diagnostics if d.severity == "error"), err
         ok = False
     assert ok == expect_ok
+
+
+def test_range_active_steps_match_the_definition() -> None:
+    # Window.active finds, in O(1), the steps at which a range holds any step; the checks and the
+    # unrolling rely on it to stay fast at 10,000 steps.  Compare with the definition, every case.
+    import itertools
+
+    from rnndsl.ir import Bound, Window
+
+    for T in (1, 2, 7):
+        ends = ([Bound("t", o) for o in range(-9, 10)] + [Bound("abs", o) for o in range(0, T)]
+                + [Bound("last", o) for o in range(-T + 1, 1)])
+        for lo, hi in itertools.product(ends, ends):
+            w = Window(lo, hi)
+            live = tuple(t for t in range(T) if len(w.steps(t, T)))
+            a, b = w.active(T)
+            assert live == tuple(t for t in range(T) if a <= t <= b), (T, str(w))
+            assert w.live_steps(tuple(range(0, T, 2)), T) == tuple(t for t in live if t % 2 == 0)

@@ -27,7 +27,7 @@ def initial_state_reads(program: Program, facts: Facts, diags) -> tuple[Facts, l
             read = f"{src}[t{'-' if e.lag > 0 else '+'}{abs(e.lag)}]"
             found.append(Diagnostic(
                 "init-only", f"`{read}` reads outside steps 0..{T - 1} at every step it is used, so it only "
-                f"ever gives '{src}''s initial state ({what})", e.span,
+                f"ever gives the initial state of '{src}' ({what})", e.span,
                 ("use a smaller lag, more steps, or guard the equation so it holds where the read reaches a step",),
                 severity="warning"))
     return facts, found

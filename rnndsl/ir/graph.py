@@ -103,6 +103,41 @@ class Window:
         t = 0 if t is None else t
         return range(max(self.lo.at(t, steps), 0), min(self.hi.at(t, steps), steps - 1) + 1)
 
+    def active(self, steps: int) -> tuple[int, int]:
+        """The steps t (an interval a..b, empty when a > b) at which the range holds at least one step.
+
+        Each end moves with t or not, so every condition (lo <= hi, lo <= steps-1, hi >= 0) is
+        t <= c, t >= c or always/never: their intersection is an interval, found in O(1).
+        """
+        a, b = 0, steps - 1
+        lo_t, hi_t = self.lo.base == "t", self.hi.base == "t"
+        lo0, hi0 = self.lo.at(0, steps), self.hi.at(0, steps)  # the ends at t = 0
+        # lo(t) <= hi(t)
+        if lo_t == hi_t:
+            if lo0 > hi0:
+                return 1, 0
+        elif lo_t:
+            b = min(b, hi0 - lo0)
+        else:
+            a = max(a, lo0 - hi0)
+        # lo(t) <= steps - 1, hi(t) >= 0
+        if lo_t:
+            b = min(b, steps - 1 - lo0)
+        elif lo0 > steps - 1:
+            return 1, 0
+        if hi_t:
+            a = max(a, -hi0)
+        elif hi0 < 0:
+            return 1, 0
+        return a, b
+
+    def live_steps(self, steps_of_reader: tuple[int, ...], steps: int) -> tuple[int, ...]:
+        """The reader's steps (sorted) at which the range holds at least one step."""
+        import bisect
+
+        a, b = self.active(steps)
+        return steps_of_reader[bisect.bisect_left(steps_of_reader, a):bisect.bisect_right(steps_of_reader, b)]
+
     @property
     def timed(self) -> bool:
         """Whether the range moves with t (it can then only be read inside a stream equation)."""

@@ -18,8 +18,10 @@ def _signed(n: int) -> str:
     return "" if n == 0 else (f"+{n}" if n > 0 else str(n))
 
 
-def unrolled_size(folded: nx.MultiDiGraph, steps: int) -> tuple[int, int]:
-    """At most how many nodes and edges `unroll` makes (without making them): the limits check this."""
+def unrolled_size(folded: nx.MultiDiGraph, steps: int, limit: int = 10**12) -> tuple[int, int]:
+    """At most how many nodes and edges `unroll` makes (without making them): the limits check this.
+
+    Counting stops once the edges pass `limit` (a range read at every step is quadratic)."""
     attrs: dict[str, NodeAttr] = {name: data["attr"] for name, data in folded.nodes(data=True)}
     nodes = sum(len(a.steps) if a.steps is not None else 1 for a in attrs.values())
     nodes += sum(1 for a in attrs.values() if a.steps is not None)  # an initial state each, at most
@@ -28,7 +30,11 @@ def unrolled_size(folded: nx.MultiDiGraph, steps: int) -> tuple[int, int]:
         e: EdgeAttr = data["attr"]
         d_steps = attrs[dst].steps
         if e.window is not None:
-            edges += sum(len(e.window.steps(t, steps)) for t in (e.steps or d_steps or (None,)))
+            reader = e.steps if e.steps is not None else d_steps
+            for t in (e.window.live_steps(reader, steps) if reader is not None else (None,)):
+                edges += len(e.window.steps(t, steps))  # >= 1 each: the loop stops soon past any limit
+                if edges > limit:
+                    return nodes, edges
             continue
         edges += len(e.steps) if e.steps is not None else (1 if d_steps is None else len(d_steps))
     return nodes, edges
@@ -87,11 +93,12 @@ def _unroll(folded: nx.MultiDiGraph, steps: int, inits: Mapping[str, str]) -> tu
             live = set(e.steps)
             d_steps = tuple(t for t in d_steps if t in live)  # type: ignore[union-attr]
         lag = e.lag or 0
-        for t in d_steps:  # type: ignore[union-attr]
-            if e.window is not None:
+        if e.window is not None:  # one edge per step of the range, at the steps where it holds any
+            for t in (e.window.live_steps(d_steps, steps) if d_attr.timed else (None,)):  # type: ignore[arg-type]
                 for s in e.window.steps(t, steps):
                     _link(succ, pred, (src, s), (dst, t), e)
-                continue
+            continue
+        for t in d_steps:  # type: ignore[union-attr]
             if not s_attr.timed:
                 s_step: int | None = None
             elif e.at is not None:

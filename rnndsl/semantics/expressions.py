@@ -205,11 +205,15 @@ class GraphBuilder:
             if b.base != "t" and not 0 <= b.at(0, T) < T:
                 self.error("out-of-range", f"{text} names step {b.at(0, T)}, but steps run 0..{T - 1}", e.span)
                 return None
-        steps = ctx.steps if ctx.steps is not None else (None,)
-        if steps and not any(len(window.steps(t, T)) for t in steps):
-            where = "at every step this equation holds" if ctx.steps is not None else ""
-            self.error("out-of-range", f"{text} covers no step {where}".rstrip() + f" (steps run 0..{T - 1})",
-                       e.span, ["a range is clipped to the steps that exist; both ends are included"])
+        if window.lo.base == window.hi.base and window.lo.offset > window.hi.offset:
+            self.error("out-of-range", f"{text} is empty: its first step comes after its last", e.span,
+                       ["both ends of a range are included: h[2..4] is steps 2, 3 and 4"])
+            return None
+        live = window.live_steps(ctx.steps, T) if ctx.steps is not None else window.steps(None, T)
+        if (ctx.steps is None or ctx.steps) and not live:
+            where = " at any step its equation holds" if ctx.steps is not None else ""
+            self.error("out-of-range", f"{text} covers no step{where} (steps run 0..{T - 1})", e.span,
+                       ["a range is clipped to the steps that exist; both ends are included"])
             return None
         return Read(e.id, window=window, span=e.span)
 
@@ -363,7 +367,8 @@ class GraphBuilder:
                            f"{kind_name}(h[0..last]) or {kind_name}(h[t-3..t]); its input is one value", span)
             return False, None
         if any(w != windows[0] for w in windows[1:]):
-            self.error("bad-range", f"{kind_name} combines ranges {windows[0]} and "
+            what = f"'{kind.operator}'" if kind.operator else kind_name
+            self.error("bad-range", f"{what} combines ranges {windows[0]} and "
                        f"{next(w for w in windows if w != windows[0])}; ranges combined step by step must be the same",
                        span)
             return False, None

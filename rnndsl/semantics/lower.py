@@ -82,7 +82,7 @@ def lower(spec: A.Spec, bindings: Bindings | None = None) -> Lowered:
     diags.extend(b.diags)
     outputs, found = _outputs(sym, spec)
     diags.extend(found)
-    if per_step and not _too_big(spec, diags, *unrolled_size(b.g, T), T):
+    if per_step and not _too_big(spec, diags, *unrolled_size(b.g, T, MAX_UNROLLED_EDGES), T):
         unrolled, found = unroll(b.g, T, sym.inits)
         diags.extend(found)
     else:

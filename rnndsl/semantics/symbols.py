@@ -307,9 +307,8 @@ def _collect_params(sym: Symbols, stmts: tuple[A.Stmt, ...]) -> None:
                       f"most {_MAX_PARAM:,} elements", st.span)
             continue
         values, found = resolve_params(f"param '{st.name}'", PARAM_OPTIONS, (), st.options, {}, st.span)
-        sym.diags.extend(found)
-        if not found:
-            sym.params[st.name] = ParamInfo(st.name, st.shape, values["init"], st.span)
+        sym.diags.extend(found)  # (a bad initialiser is reported; the param stays declared, so reads of it are not)
+        sym.params[st.name] = ParamInfo(st.name, st.shape, values.get("init", PARAM_OPTIONS[0].default), st.span)
 
 
 _MAX_PARAM = 100_000_000  # elements of one learned tensor (400 MB of float32)
@@ -328,7 +327,7 @@ def _collect_definitions(sym: Symbols, stmts: tuple[A.Stmt, ...]) -> None:
             if not _clash(sym, st.name, st.span):
                 sym.value_defs[st.name] = st
         elif isinstance(st, A.StreamDef):
-            if st.name not in sym.stream_defs and _clash(sym, st.name, st.span):
+            if st.name not in sym.stream_defs and _clash(sym, st.name, st.span, "a stream"):
                 continue
             eqs = sym.stream_defs.setdefault(st.name, [])
             eqs.append(st)
@@ -336,7 +335,7 @@ def _collect_definitions(sym: Symbols, stmts: tuple[A.Stmt, ...]) -> None:
                 eqs.append(A.StreamDef(st.name, st.guard.otherwise, A.Otherwise(st.guard.span), st.span))
 
 
-def _clash(sym: Symbols, name: str, span: Span) -> bool:
+def _clash(sym: Symbols, name: str, span: Span, what_new: str = "a value") -> bool:
     prior = sym.value_defs.get(name) or (sym.stream_defs[name][0] if name in sym.stream_defs else None)
     if prior is not None:
         sym.error("duplicate-definition", f"'{name}' is defined twice", span,
@@ -344,7 +343,7 @@ def _clash(sym: Symbols, name: str, span: Span) -> bool:
         return True
     if name in sym.layer_defs or sym.reserved(name) or name in sym.inputs or name in sym.params:
         what = "a layer" if name in sym.layer_defs else "a param" if name in sym.params else "a built-in name"
-        sym.error("duplicate-definition", f"'{name}' is {what}; a value needs another name", span)
+        sym.error("duplicate-definition", f"'{name}' is {what}; {what_new} needs another name", span)
         return True
     return False
 

@@ -82,7 +82,7 @@ class _Continuations:
             elif tok.type in _OPERATORS:
                 operators += 1
                 if operators > MAX_OPERATORS:
-                    raise _limit(tok, f"more than {MAX_OPERATORS} operators (+ - * | and) in one statement")
+                    raise _limit(tok, f"more than {MAX_OPERATORS} operators (+ - * / | and or not) in one statement")
             elif tok.type == "NUMBER" and len(tok) > MAX_NUMBER_CHARS:
                 raise _limit(tok, f"a number of {len(tok):,} characters (the limit is {MAX_NUMBER_CHARS})")
             prev_type = tok.type
