@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from .checks import Checked, check
@@ -30,7 +31,8 @@ def analyse(text: str, bindings: Bindings | None = None) -> Analysed:
     `bindings` are what the data says (sequence length, input shapes, class counts, masking).
     """
     lowered = lower(parse(text), bindings)
-    return Analysed(check(lowered.program, lowered.diagnostics), lowered.train)
+    program = dataclasses.replace(lowered.program, source=text)
+    return Analysed(check(program, lowered.diagnostics), lowered.train)
 
 
 def compile_text(text: str) -> Checked:

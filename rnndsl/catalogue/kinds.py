@@ -105,6 +105,7 @@ class LayerKind:
     random: bool = False  # draws random numbers when it runs
     uses_step: bool = False  # its result depends on the step index t
     over_steps: StepRule = StepRule.NONE  # what it does with a range of steps
+    batch_stats: bool = False  # its result for one example depends on the others in the batch (while training)
 
     @property
     def has_weights(self) -> bool:
@@ -481,10 +482,10 @@ _ROWS: tuple[LayerKind, ...] = (
     LayerKind("batchnorm", Category.NORM, "batch normalisation on the last axis", _nonscalar("batchnorm"),
               params=(Param("momentum", _F, 0.99, positional=False, minimum=0.0, maximum=1.0),
                       Param("eps", _F, 1e-3, positional=False, minimum=0.0)),
-              weights=_batchnorm_weights),
+              weights=_batchnorm_weights, batch_stats=True),
     LayerKind("standardize", Category.TRANSFORM,
               "per pixel and channel, subtract the batch mean and divide by the batch std",
-              _same_shape, params=(Param("eps", _F, 1e-10, positional=False, minimum=0.0),)),
+              _same_shape, params=(Param("eps", _F, 1e-10, positional=False, minimum=0.0),), batch_stats=True),
     LayerKind("gaussian_noise", Category.TRANSFORM, "add std * N(0, 1)", _same_shape,
               params=(Param("std", _F, minimum=0.0),), random=True),
     LayerKind("poisson_noise", Category.TRANSFORM, "add scale * Poisson(lam)", _same_shape,

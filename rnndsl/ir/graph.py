@@ -238,6 +238,7 @@ class Program:
     steps_from_data: bool = False  # the spec has no `steps` line: the data's sequence length decides
     masked: bool = False  # sequences of different lengths: a `lengths` input masks the steps past each end
     init_fills: Mapping[str, Init] = field(default_factory=dict)  # a learned initial state's initialiser
+    source: str = ""  # the spec text it was lowered from (a saved looped model rebuilds from it)
 
     def node(self, name: str) -> NodeAttr:
         return self.folded.nodes[name]["attr"]

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 import keras
 from keras import layers
@@ -51,6 +51,14 @@ class KerasModels:
     logits: keras.Model
     heads: tuple[Head, ...]
     input_names: tuple[str, ...]
+    lowering: str = "unrolled"
+    layers: Mapping[str, Any] = field(default_factory=dict)  # weight id -> the Keras layer holding its weights
+
+    def copy_weights_from(self, other: "KerasModels") -> None:
+        """Give these models the weights of `other`, built from the same spec (maybe by the other lowering)."""
+        for key, layer in other.layers.items():
+            if layer.weights:
+                self.layers[key].set_weights(layer.get_weights())
 
 
 @dataclass(frozen=True)
@@ -265,7 +273,8 @@ class _Emitter:
         model = keras.Model(model_in, next(iter(outs.values())) if single else outs, name=self.keras_name(p.name))
         logit_model = keras.Model(model_in, next(iter(logits.values())) if single else logits,
                                   name=self.keras_name(f"{p.name}_logits"))
-        return KerasModels(model, logit_model, tuple(heads), tuple(inputs))
+        weighted = {k: v for k, v in self.objects.items() if v.weights}
+        return KerasModels(model, logit_model, tuple(heads), tuple(inputs), "unrolled", weighted)
 
     def input_step(self, tensor: Any, name: str, t: int | None) -> Any:
         if t is None:
@@ -336,8 +345,34 @@ def emit_keras(prep: Prepared) -> KerasModels:
         sys.setrecursionlimit(old)
 
 
-def build_models(checked) -> KerasModels:
-    """Run the passes over a checked program and build its Keras models (the usual way in)."""
-    from ...passes import prepare
+LOWERINGS = ("unrolled", "looped", "auto")
+AUTO_LOOPED_FROM = 64  # `auto` loops from this many steps (the unrolled graph's build and trace grow with T)
 
+
+def choose_lowering(checked, lowering: str = "auto") -> str:
+    """`unrolled` or `looped` for a spec: `auto` loops long sequences when the spec can loop."""
+    from ...passes.loops import NotLoopable, plan_loops
+
+    if lowering != "auto":
+        return lowering
+    if checked.program.steps < AUTO_LOOPED_FROM or not checked.program.streams:
+        return "unrolled"
+    try:
+        plan_loops(checked.program)
+    except NotLoopable:
+        return "unrolled"
+    return "looped"
+
+
+def build_models(checked, lowering: str = "unrolled") -> KerasModels:
+    """Run the passes over a checked program and build its Keras models (the usual way in).
+
+    `lowering`: `unrolled` (every step in the graph), `looped` (a tf.while_loop over the steps;
+    raises NotLoopable when the spec cannot loop) or `auto` (looped from AUTO_LOOPED_FROM steps).
+    """
+    from ...passes import prepare
+    from .looped import emit_looped
+
+    if choose_lowering(checked, lowering) == "looped":
+        return emit_looped(prepare(checked))
     return emit_keras(prepare(checked))

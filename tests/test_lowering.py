@@ -1,0 +1,126 @@
+"""The looped lowering (tf.while_loop) computes what the unrolled one does: outputs and gradients, every spec.
+
+Both models get the same weights (copied by weight id); the comparison runs in inference mode.
+Random transforms cannot draw the same numbers in two different graphs, so their scale (or
+probability) is set to 0 in the spec text first; everything else is the spec as written.
+Marked `tf`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+import keras  # noqa: E402
+
+from conftest import ALL_SPECS, ROOT, spec_id  # noqa: E402
+from rnndsl.backends.keras import build_models  # noqa: E402
+from rnndsl.backends.keras.emit import choose_lowering  # noqa: E402
+from rnndsl.passes.loops import NotLoopable  # noqa: E402
+from rnndsl.pipeline import analyse  # noqa: E402
+from rnndsl.semantics.symbols import Bindings  # noqa: E402
+
+pytestmark = pytest.mark.tf
+
+# Specs that cannot loop, and why (each is a NotLoopable the planner raises; none today).
+NOT_LOOPABLE: dict[str, str] = {}
+
+
+def _deterministic(text: str) -> str:
+    text = re.sub(r"\b(gaussian_noise|poisson_noise|uniform_noise)\(\s*[-0-9.eE]+", r"\1(0", text)
+    return re.sub(r"\b(flip_lr|blur)\(([^)]*)\bp=[0-9.]+", r"\1(\2p=0", text)
+
+
+def _inputs(program, rng: np.random.Generator, batch: int = 3):
+    xs = {}
+    for d in program.inputs:
+        shape = (program.steps, *d.shape) if d.sequence else d.shape
+        xs[d.name] = rng.normal(size=(batch, *shape)).astype("float32")
+    if program.masked:
+        xs["lengths"] = np.array([program.steps, max(1, program.steps // 2), 1][:batch], dtype="int32")
+    return next(iter(xs.values())) if len(xs) == 1 else xs
+
+
+def _run(models, x):
+    """The logits and the gradient of a scalar of them, by weight id."""
+    with tf.GradientTape() as tape:
+        y = models.logits(x, training=False)
+        ys = list(y.values()) if isinstance(y, dict) else [y]
+        loss = tf.add_n([tf.reduce_sum(tf.square(v) * 0.5 + v) for v in ys])
+    keys = [(k, i) for k, layer in models.layers.items() for i in range(len(layer.trainable_weights))]
+    weights = [models.layers[k].trainable_weights[i] for k, i in keys]
+    grads = tape.gradient(loss, weights)
+    return [np.asarray(v) for v in ys], dict(zip(keys, grads))
+
+
+def _compare(text: str, bindings: Bindings | None = None) -> None:
+    checked = analyse(_deterministic(text), bindings).checked
+    keras.utils.set_random_seed(0)
+    unrolled = build_models(checked, "unrolled")
+    looped = build_models(checked, "looped")
+    assert looped.lowering == "looped" and looped.model.count_params() == unrolled.model.count_params()
+    looped.copy_weights_from(unrolled)
+    x = _inputs(checked.program, np.random.default_rng(0))
+    (yu, gu), (yl, gl) = _run(unrolled, x), _run(looped, x)
+    for a, b in zip(yu, yl):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5 * (1 + np.abs(a).max()))
+    assert gu.keys() == gl.keys()
+    for key in gu:
+        a, b = gu[key], gl[key]
+        if a is None:
+            assert b is None or not np.any(b), key
+            continue
+        a, b = np.asarray(a), np.asarray(b)
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5 * (1 + np.abs(a).max()), err_msg=str(key))
+
+
+@pytest.mark.parametrize("path", ALL_SPECS, ids=[spec_id(p) for p in ALL_SPECS])
+def test_looped_equals_unrolled(path: Path) -> None:
+    if spec_id(path) in NOT_LOOPABLE:
+        with pytest.raises(NotLoopable, match=NOT_LOOPABLE[spec_id(path)]):
+            build_models(analyse(path.read_text()).checked, "looped")
+        return
+    _compare(path.read_text())
+
+
+@pytest.mark.parametrize("name", ["japanese_vowels", "italy_power", "seq_mnist"])
+def test_looped_equals_unrolled_with_masking(name: str) -> None:
+    # Sequences of different lengths: streams freeze past each end (the backward stream of
+    # italy_power keeps its initial state), ranges and `last` use each sequence's own steps.
+    text = (ROOT / "specs" / "sequences" / f"{name}.rnn").read_text()
+    steps = analyse(text).checked.program.steps
+    _compare(text, Bindings(steps=steps, masked=True))
+
+
+GUARDS_AND_RANGES = """
+model mixed
+input x[t]: (3,)
+target y[t]: real(2)
+steps 9
+param u: (4,) init=normal(0.5)
+init a = learned(normal(0.3))
+a[t] = tanh(dense(x[t], 4) + u * a[t-1])                    when t % 3 == 0 or t == 4
+a[t] = a[t-1] * 0.5 + dense(b[t-2], 4)                      otherwise
+b[t] = tanh(dense(a[t], 4) + mean(a[t-3..t]) - b[t-1])
+c[t] = sum(softmax_steps(dense(a[0..t-1] * b[t], 1)) * a[0..t-1])
+r[t] = tanh(dense(x[t], 4) + dense(r[t+1], 4) + a[3])
+y[t] = dense(concat(c[t], r[t], b[last]), 2)
+"""
+
+
+def test_looped_equals_unrolled_with_guards_lags_ranges_and_a_backward_stream() -> None:
+    _compare(GUARDS_AND_RANGES)
+
+
+def test_auto_loops_long_sequences_only() -> None:
+    text = (ROOT / "specs" / "patterns" / "dilated.rnn").read_text()
+    assert choose_lowering(analyse(text).checked, "auto") == "unrolled"  # 28 steps
+    short = analyse(text.replace("steps 28", "steps 8")).checked
+    long = analyse(text.replace("image | row | flatten", "dense(image | flatten, 28)").replace("steps 28", "steps 200")
+                   ).checked
+    assert choose_lowering(short, "auto") == "unrolled"
+    assert choose_lowering(long, "auto") == "looped"
