@@ -41,7 +41,7 @@ class Spec:
     def _repr_svg_(self) -> str:
         return self.svg("unrolled", steps=12 if self.program.steps > 16 else None)
 
-    def keras_model(self, data=None):
+    def keras_model(self, data=None, lowering: str = "auto"):
         """Build the Keras model (imports TensorFlow), to train in your own loop.
 
         Inputs are as the spec declares them (a dict by name when there are several, with
@@ -61,11 +61,11 @@ class Spec:
                 data = as_dataset(x, y, lengths=rest[0] if rest else None)
             bindings, _ = bind(checked.program, as_dataset(data), dict(checked.shapes))
             checked = analyse(self.source, bindings).checked
-        return build_models(checked).model
+        return build_models(checked, lowering).model
 
     def fit(self, x, y=None, *, lengths=None, validation_data=None, validation_split: float = 0.2,
             epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
-            seed: int | None = None, progress: bool = True):
+            seed: int | None = None, progress: bool = True, lowering: str = "auto"):
         """Train on numpy arrays (or dicts of them by name), a finite tf.data.Dataset of (x, y[, lengths]),
         or a DataSet from `rnndsl.data.read`.  Returns a `Trained` (`.model`, `.history`).
 
@@ -75,7 +75,7 @@ class Spec:
 
         data = as_dataset(x, y, lengths=lengths, validation_data=validation_data, validation_split=validation_split)
         return train_text(self.source, data, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                          progress=progress)
+                          progress=progress, lowering=lowering)
 
     def __repr__(self) -> str:
         return f"<rnndsl.Spec {self.program.name}: {self.checked.total_params:,} parameters>"

@@ -19,8 +19,7 @@ import keras  # noqa: E402
 
 from conftest import ALL_SPECS, ROOT, spec_id  # noqa: E402
 from rnndsl.backends.keras import build_models  # noqa: E402
-from rnndsl.backends.keras.emit import choose_lowering  # noqa: E402
-from rnndsl.passes.loops import NotLoopable  # noqa: E402
+from rnndsl.passes.loops import NotLoopable, choose_lowering  # noqa: E402
 from rnndsl.pipeline import analyse  # noqa: E402
 from rnndsl.semantics.symbols import Bindings  # noqa: E402
 
@@ -118,9 +117,42 @@ def test_looped_equals_unrolled_with_guards_lags_ranges_and_a_backward_stream() 
 
 def test_auto_loops_long_sequences_only() -> None:
     text = (ROOT / "specs" / "patterns" / "dilated.rnn").read_text()
-    assert choose_lowering(analyse(text).checked, "auto") == "unrolled"  # 28 steps
+    assert choose_lowering(analyse(text).checked.program, "auto") == "unrolled"  # 28 steps
     short = analyse(text.replace("steps 28", "steps 8")).checked
     long = analyse(text.replace("image | row | flatten", "dense(image | flatten, 28)").replace("steps 28", "steps 200")
                    ).checked
-    assert choose_lowering(short, "auto") == "unrolled"
-    assert choose_lowering(long, "auto") == "looped"
+    assert choose_lowering(short.program, "auto") == "unrolled"
+    assert choose_lowering(long.program, "auto") == "looped"
+
+
+def test_saved_looped_model_loads_back_with_the_same_predictions(tmp_path: Path) -> None:
+    # A looped model is saved with its spec text and what the data bound; loading rebuilds the loop.
+    from rnndsl.backends.keras import layers as custom  # noqa: F401  (registers the custom layers)
+
+    checked = analyse(GUARDS_AND_RANGES).checked
+    keras.utils.set_random_seed(1)
+    models = build_models(checked, "looped")
+    x = _inputs(checked.program, np.random.default_rng(1))
+    models.model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded(x).numpy(), models.model(x).numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_cli_trains_a_long_sequence_with_the_looped_lowering(tmp_path: Path, capsys) -> None:
+    from rnndsl.cli import main
+
+    data = tmp_path / "long.npz"
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 500, 2)).astype("float32")
+    np.savez(data, x_train=x[:32], y_train=(x[:32, :, 0].mean(1) > 0).astype("int64"),
+             x_test=x[32:], y_test=(x[32:, :, 0].mean(1) > 0).astype("int64"))
+    spec = tmp_path / "long.rnn"
+    spec.write_text("model long\ninput x[t]: (2,)\ntarget y: class(2)\nh[t] = gru(x[t], 8)\n"
+                    "y = h[last] | dense(2)\ntrain { batch 16  epochs 1 }\n")
+    out = tmp_path / "run"
+    assert main(["compile", str(spec), "--train", "--data", str(data), "--out", str(out), "--no-summary"]) == 0
+    text = capsys.readouterr().out
+    assert "looped over 500 steps" in text  # auto: 500 steps loop
+    import json
+
+    assert json.loads((out / "manifest.json").read_text())["lowering"] == "looped"

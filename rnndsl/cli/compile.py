@@ -67,6 +67,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=_positive, metavar="N", help="train on the first N training examples")
     p.add_argument("--seed", type=_seed, help="random seed (default: the spec's, else 0)")
     p.add_argument("--xla", action="store_true", help="compile the training step with XLA (jit_compile)")
+    p.add_argument("--lowering", choices=("unrolled", "looped", "auto"), default=None,
+                   help="every step in the graph (unrolled), a tf.while_loop over the steps (looped), or "
+                        "looped from 64 steps when the spec can loop (auto, the default)")
     p.add_argument("--deterministic", action="store_true",
                    help="ask TensorFlow for deterministic kernels (slower on GPU; CPU runs are repeatable anyway)")
     p.add_argument("--out", metavar="DIR", help="run folder, new or empty (default runs/<spec>-<time>/)")
@@ -160,6 +163,7 @@ def _resume_args(args: argparse.Namespace) -> tuple[dict, str]:
     args.epochs = args.epochs or settings.get("epochs")
     if args.lr is None and settings.get("optimizer_params", {}).get("lr"):
         args.lr = float(settings["optimizer_params"]["lr"])
+    args.lowering = args.lowering or manifest.get("lowering")  # the checkpoint holds that model's variables
     args.train, args.out, args.spec = True, str(run), str(run / "spec.rnn")
     return manifest, spec_text
 
@@ -209,14 +213,20 @@ def cmd_compile(args: argparse.Namespace) -> int:
         analysed, _ = load(args.spec, bindings, note=f"with the data {data.source}")
     checked = analysed.checked
     program = checked.program
+    from ..passes.loops import NotLoopable, choose_lowering
 
-    print(f"rnndsl: {program.name}: {checked.total_params:,} parameters; importing TensorFlow ...", flush=True)
+    try:
+        lowering = choose_lowering(program, args.lowering or "auto")
+    except NotLoopable as err:
+        raise UsageError(f"--lowering looped: {program.name} cannot loop: {err}; use --lowering unrolled") from None
+
+    print(f"rnndsl: {program.name}: {checked.total_params:,} parameters, {lowering} over {program.steps} step"
+          f"{'s' if program.steps != 1 else ''}; importing TensorFlow ...", flush=True)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import tensorflow as tf
 
-    from ..backends.keras import emit_keras
-    from ..passes import prepare
+    from ..backends.keras import build_models
     from ..training.distribute import distribution
     from ..training.loop import Diverged, fit
     from ..training.run_folder import RunFolder, device_description
@@ -230,9 +240,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
         print(f"rnndsl: {args.strategy} strategy: {dist.replicas} replica(s), worker {dist.worker} of {dist.workers}",
               flush=True)
         with dist.strategy.scope():
-            models = emit_keras(prepare(checked))
+            models = build_models(checked, lowering)
     else:
-        models = emit_keras(prepare(checked))
+        models = build_models(checked, lowering)
     build_s = time.perf_counter() - started
     n_keras = models.model.count_params()
     if not args.no_summary:
@@ -242,7 +252,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if n_keras != checked.total_params:  # a backend defect, not a user error
         raise RuntimeError(f"the two parameter counts differ: Keras {n_keras:,}, check {checked.total_params:,}")
 
-    extra = {"build_seconds": round(build_s, 3), "command": " ".join(sys.argv),
+    extra = {"build_seconds": round(build_s, 3), "command": " ".join(sys.argv), "lowering": lowering,
              "data_args": {"data": args.data, "data_dir": args.data_dir, "window": args.window, "limit": args.limit}}
     folder = RunFolder(out, checked, text, _resolved_spec(text, cfg), data, cfg, extra)
     if chief:

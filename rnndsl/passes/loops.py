@@ -27,7 +27,11 @@ import networkx as nx
 from ..catalogue import KINDS, StepRule
 from ..ir import EdgeAttr, Program, Role
 
-__all__ = ["NotLoopable", "Loop", "Unit", "LoopPlan", "plan_loops", "equations_of"]
+__all__ = ["NotLoopable", "Loop", "Unit", "LoopPlan", "plan_loops", "equations_of", "choose_lowering", "LOWERINGS",
+           "AUTO_LOOPED_FROM"]
+
+LOWERINGS = ("unrolled", "looped", "auto")
+AUTO_LOOPED_FROM = 64  # `auto` loops from this many steps (the unrolled graph's build and trace grow with T)
 
 
 class NotLoopable(ValueError):
@@ -299,3 +303,24 @@ def _loop(p: Program, nodes: list[str], direction: int) -> Loop:
                 collect.update(s for s in g.predecessors(root) if s in ns)
     order = list(nx.lexicographical_topological_sort(same, key=p.order))
     return Loop(direction, tuple(order), {k: v for k, v in lags.items() if v}, frozenset(history), frozenset(collect))
+
+
+def choose_lowering(program: Program, lowering: str = "auto") -> str:
+    """`unrolled` or `looped`: `auto` loops from AUTO_LOOPED_FROM steps when the spec can loop.
+
+    `looped` for a spec that cannot loop raises NotLoopable with the reason.
+    """
+    if lowering not in LOWERINGS:
+        raise ValueError(f"lowering must be one of {', '.join(LOWERINGS)}, got {lowering!r}")
+    if lowering == "unrolled":
+        return lowering
+    if lowering == "looped":
+        plan_loops(program)
+        return lowering
+    if program.steps < AUTO_LOOPED_FROM or not program.streams:
+        return "unrolled"
+    try:
+        plan_loops(program)
+    except NotLoopable:
+        return "unrolled"
+    return "looped"

@@ -120,12 +120,13 @@ def _pick(s: Split, idx: np.ndarray) -> Split:
 
 
 def train_text(text: str, data: DataSet, *, epochs: int | None = None, batch_size: int | None = None,
-               lr: float | None = None, seed: int | None = None, progress: bool = True, on_epoch=None) -> Trained:
+               lr: float | None = None, seed: int | None = None, progress: bool = True, on_epoch=None,
+               lowering: str = "auto") -> Trained:
     """Check `text`, bind it to `data`, build the model and train it; return the Trained spec."""
     analysed = analyse(text)
     bindings, bound = bind(analysed.checked.program, data, dict(analysed.checked.shapes))
     analysed = analyse(text, bindings)
     cfg = run_config(analysed.train, lr=lr, batch=batch_size, epochs=epochs, seed=seed)
     keras.utils.set_random_seed(cfg.seed)
-    models = build_models(analysed.checked)
+    models = build_models(analysed.checked, lowering)
     return Trained(models, fit(models, bound, cfg, on_epoch=on_epoch, progress=progress), bound)

@@ -345,25 +345,6 @@ def emit_keras(prep: Prepared) -> KerasModels:
         sys.setrecursionlimit(old)
 
 
-LOWERINGS = ("unrolled", "looped", "auto")
-AUTO_LOOPED_FROM = 64  # `auto` loops from this many steps (the unrolled graph's build and trace grow with T)
-
-
-def choose_lowering(checked, lowering: str = "auto") -> str:
-    """`unrolled` or `looped` for a spec: `auto` loops long sequences when the spec can loop."""
-    from ...passes.loops import NotLoopable, plan_loops
-
-    if lowering != "auto":
-        return lowering
-    if checked.program.steps < AUTO_LOOPED_FROM or not checked.program.streams:
-        return "unrolled"
-    try:
-        plan_loops(checked.program)
-    except NotLoopable:
-        return "unrolled"
-    return "looped"
-
-
 def build_models(checked, lowering: str = "unrolled") -> KerasModels:
     """Run the passes over a checked program and build its Keras models (the usual way in).
 
@@ -371,8 +352,9 @@ def build_models(checked, lowering: str = "unrolled") -> KerasModels:
     raises NotLoopable when the spec cannot loop) or `auto` (looped from AUTO_LOOPED_FROM steps).
     """
     from ...passes import prepare
+    from ...passes.loops import choose_lowering
     from .looped import emit_looped
 
-    if choose_lowering(checked, lowering) == "looped":
+    if choose_lowering(checked.program, lowering) == "looped":
         return emit_looped(prepare(checked))
     return emit_keras(prepare(checked))

@@ -135,6 +135,27 @@ class LoopedProgram(layers.Layer):
             out.append(axes + [lead] * (rank - own))
         return out if any(out) else None
 
+    def build(self, input_shape=None) -> None:
+        """Create every weight now, from the checked shapes (never inside the loop, and before loading)."""
+        p = self.p
+        done: set[str] = set()
+        for n in sorted(p.folded.nodes, key=p.order):
+            a = p.node(n)
+            if a.role is not Role.OP or KINDS[a.kind or ""].operator:
+                continue
+            key = a.layer or a.name
+            layer = self.objects.get(key)
+            if layer is None or key in done or layer.built:
+                continue
+            done.add(key)
+            shapes = [(None, *self.shapes[src]) for src, _ in self._in_edges(n)]
+            kind = KINDS[a.kind or ""]
+            if kind.is_cell:
+                layer.build(shapes[:2] + ([shapes[1]] if kind.states == 2 else []))
+            else:
+                layer.build(shapes if kind.arity is None else shapes[0])
+        self.built = True
+
     # ---- the computation -----------------------------------------------------------------------
     def call(self, inputs, training=None):
         xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
