@@ -13,7 +13,7 @@ import traceback
 from typing import Sequence
 
 from ..errors import SpecError
-from . import check, compare, compile, render
+from . import check, compare, compile, export, render
 from .common import UsageError
 
 __all__ = ["main", "build_parser", "UsageError"]
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_parser(sub)
     compile.add_parser(sub)
     compare.add_parser(sub)
+    export.add_parser(sub)
     return ap
 
 

@@ -253,6 +253,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
         raise RuntimeError(f"the two parameter counts differ: Keras {n_keras:,}, check {checked.total_params:,}")
 
     extra = {"build_seconds": round(build_s, 3), "command": " ".join(sys.argv), "lowering": lowering,
+             "bindings": {"steps": program.steps, "masked": program.masked,
+                          "shapes": {i.name: list(i.shape) for i in program.inputs if i.shape is not None},
+                          "sizes": {o.name: o.size for o in program.outputs if o.size is not None}},
              "data_args": {"data": args.data, "data_dir": args.data_dir, "window": args.window, "limit": args.limit}}
     folder = RunFolder(out, checked, text, _resolved_spec(text, cfg), data, cfg, extra)
     if chief:

@@ -324,3 +324,41 @@ def choose_lowering(program: Program, lowering: str = "auto") -> str:
     except NotLoopable:
         return "unrolled"
     return "looped"
+
+
+class NotStreamable(ValueError):
+    """The spec cannot run one step at a time from its inputs' steps (the message says why)."""
+
+
+def plan_streaming(p: Program) -> Loop:
+    """The loop that computes one step from each input's step and a carried state, for a streamed model.
+
+    Every timed node (the sequence inputs included) is in it; what the outputs read must be
+    this step's values.  Raises NotStreamable for what needs more than the past.
+    """
+    g = p.folded
+    untimed_inputs = [i.name for i in p.inputs if not i.sequence]
+    if untimed_inputs:
+        raise NotStreamable(f"the steps read the input '{untimed_inputs[0]}', which is a whole example, not a "
+                            f"step: a step function takes one step of each input (declare it as "
+                            f"`input {untimed_inputs[0]}[t]: ...`)")
+    timed = [n for n in sorted(g.nodes, key=p.order) if p.node(n).timed]
+    for src, dst, data in g.edges(data=True):
+        e = data["attr"]
+        reader = p.node(dst)
+        if not p.node(src).timed:
+            continue
+        if reader.timed:
+            if (e.lag or 0) < 0:
+                raise NotStreamable(f"'{reader.owner}' reads a later step of '{src}' (reversed time): a stream "
+                                    f"gives its first output only after the whole sequence")
+            if e.at is not None:
+                raise NotStreamable(f"'{reader.owner}' reads the fixed step {e.at} of '{src}' at every step")
+            if e.window is not None:
+                raise NotStreamable(f"'{reader.owner}' reads the range {e.window} of '{src}'; a step function "
+                                    f"keeps only a fixed number of past steps")
+        elif e.window is not None or (e.at is not None and e.at != p.steps - 1):
+            what = f"the range {e.window}" if e.window is not None else f"step {e.at}"
+            raise NotStreamable(f"'{reader.owner}' reads {what} of '{src}'; a streamed output can read only the "
+                                f"current step ([last])")
+    return _loop(p, timed, 1)

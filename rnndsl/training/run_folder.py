@@ -136,6 +136,10 @@ class RunFolder:
         tmp = self.out / ".model.tmp.keras"
         models.model.save(tmp)
         os.replace(tmp, self.out / "model.keras")
+        from ..backends.keras.export import save_weights  # every weight by weight id: `rnndsl export RUN` reads them
+
+        save_weights(models, self.out / ".weights.tmp.npz")
+        os.replace(self.out / ".weights.tmp.npz", self.out / "weights.npz")
         if result is not None:
             self._metrics()
             if result.rows and self.data is not None:

@@ -187,6 +187,8 @@ class _Run:
         self.T = self.p.steps
         self.env: dict[str, Any] = {}  # untimed values (a number stays a float)
         self.seqs: dict[str, Any] = {}  # (batch, T, ...) per timed node computed outside the current loop
+        self.current: dict[str, Any] | None = None  # when streaming: every timed node's value at this step
+        self.branchless = False  # guards select with `where` rather than tf.switch_case (for TFLite)
 
     # ---- reads -----------------------------------------------------------------------------------
     def init(self, name: str):
@@ -224,6 +226,8 @@ class _Run:
         a = self.p.node(src)
         if not a.timed:
             return self.env[src]
+        if state is None and self.current is not None:  # a streamed head: [last] is this step
+            return self.current[src]
         if state is not None and src in state.loop_nodes:
             if e.window is not None:
                 hist = ops.transpose(state.hist[src], [1, 0] + list(range(2, len(self.prog.shapes[src]) + 2)))
@@ -306,39 +310,50 @@ class _Run:
         idx = ops.minimum(ops.arange(self.T, dtype="int32")[None, :], ops.cast(self.lengths, "int32")[:, None] - 1)
         return tf.gather(seq, idx, batch_dims=1)
 
+    def start(self, loop: Loop) -> tuple[dict, dict, dict]:
+        """A loop's carried state before its first step: shift registers, histories, LSTM cell states."""
+        shapes = self.prog.shapes
+        bufs = {s: ops.repeat(self.init(s)[:, None], k, axis=1) for s, k in loop.lags.items()}
+        hist = {s: ops.zeros((self.T, self.batch, *shapes[s]), dtype="float32") for s in loop.history}
+        cells = {self.p.node(n).owner: ops.zeros((self.batch, *shapes[self.p.node(n).owner]), dtype="float32")
+                 for n in loop.order if self.p.node(n).role is Role.OP and KINDS[self.p.node(n).kind].states == 2}
+        return bufs, hist, cells
+
+    def advance(self, loop: Loop, t, bufs: dict, hist: dict, cells: dict, given: dict | None = None):
+        """One step of a loop: every node's value at step t, and the carried state for the next step.
+
+        `given` holds values already known at this step (a streamed input)."""
+        shapes = self.prog.shapes
+        guarded = {s for s in loop.order if self.p.node(s).role is Role.STREAM and len(equations_of(self.p, s)) > 1}
+        st = _Step(set(loop.order), dict(given or {}), bufs, dict(hist), dict(cells))
+        for n in loop.order:
+            a = self.p.node(n)
+            if n in st.cur or a.role is Role.OP and a.owner in guarded:
+                continue  # given, or computed inside its stream's branch
+            if a.role is Role.STREAM:
+                v = self.stream(n, t, st, loop) if n in guarded else self.equation_root(n, 0, t, st)
+                if self.lengths is not None:
+                    keep = ops.reshape(ops.cast(t, "int32") < ops.cast(self.lengths, "int32"),
+                                       (-1,) + (1,) * len(shapes[n]))
+                    v = ops.where(keep, v, bufs[n][:, 0])
+                st.cur[n] = v
+                if n in st.hist:
+                    st.hist[n] = tf.tensor_scatter_nd_update(st.hist[n], tf.reshape(t, (1, 1)), v[None])
+            else:
+                st.cur[n] = self.op(n, t, st)
+        new_bufs = {s: ops.concatenate([st.cur[s][:, None], b[:, :-1]], axis=1) for s, b in bufs.items()}
+        return st.cur, new_bufs, st.hist, st.cells
+
     def loop(self, loop: Loop) -> None:
         """Run one loop with tf.while_loop; what later units read comes out as sequences."""
         T, d = self.T, loop.direction
-        nodes = set(loop.order)
-        shapes = self.prog.shapes
-        bufs = {s: ops.repeat(self.init(s)[:, None], k, axis=1) for s, k in loop.lags.items()}
-        hist = {s: ops.zeros((T, self.batch, *shapes[s]), dtype="float32") for s in loop.history}
-        cells = {self.p.node(n).owner: ops.zeros((self.batch, *shapes[self.p.node(n).owner]), dtype="float32")
-                 for n in loop.order if self.p.node(n).role is Role.OP and KINDS[self.p.node(n).kind].states == 2}
+        bufs, hist, cells = self.start(loop)
         tas = {n: tf.TensorArray(tf.float32, size=T, element_shape=None) for n in sorted(loop.collect)}
-        guarded = {s for s in loop.order if self.p.node(s).role is Role.STREAM and len(equations_of(self.p, s)) > 1}
-        in_branch = {n for n in loop.order if self.p.node(n).role is Role.OP and self.p.node(n).owner in guarded}
-        order = [n for n in loop.order if n not in in_branch]
 
         def body(i, bufs, hist, cells, tas):
             t = i if d > 0 else T - 1 - i
-            st = _Step(nodes, {}, bufs, hist, dict(cells))
-            for n in order:
-                a = self.p.node(n)
-                if a.role is Role.STREAM:
-                    v = self.stream(n, t, st, loop) if n in guarded else self.equation_root(n, 0, t, st)
-                    if self.lengths is not None:
-                        keep = ops.reshape(ops.cast(t, "int32") < ops.cast(self.lengths, "int32"),
-                                           (-1,) + (1,) * len(shapes[n]))
-                        v = ops.where(keep, v, bufs[n][:, 0])
-                    st.cur[n] = v
-                    if n in hist:
-                        st.hist[n] = tf.tensor_scatter_nd_update(st.hist[n], tf.reshape(t, (1, 1)), v[None])
-                else:
-                    st.cur[n] = self.op(n, t, st)
-            new_bufs = {s: ops.concatenate([st.cur[s][:, None], b[:, :-1]], axis=1) for s, b in bufs.items()}
-            new_tas = {n: ta.write(t, st.cur[n]) for n, ta in tas.items()}
-            return i + 1, new_bufs, st.hist, st.cells, new_tas
+            cur, bufs, hist, cells = self.advance(loop, t, bufs, hist, cells)
+            return i + 1, bufs, hist, cells, {n: ta.write(t, cur[n]) for n, ta in tas.items()}
 
         _, _, _, _, tas = tf.while_loop(lambda i, *_: i < T, body, (tf.constant(0), bufs, hist, cells, tas),
                                         maximum_iterations=T)
@@ -377,7 +392,16 @@ class _Run:
                     local.cur[n] = self.op(n, t, local)
                 return self.equation_root(s, i, t, local), local.cells
             branches.append(branch)
-        value, cells = tf.switch_case(tf.gather(tf.constant(table), t), branches)
+        index = tf.gather(tf.constant(table), t)
+        if not self.branchless:
+            value, cells = tf.switch_case(index, branches)
+        else:  # every equation, then a selection: no control flow (TFLite freezes no weights inside a Case)
+            results = [b() for b in branches]
+            value, cells = results[0]
+            for i, (v, c) in enumerate(results[1:], start=1):
+                pick = ops.equal(index, i)
+                value = ops.where(pick, v, value)
+                cells = {k: ops.where(pick, c[k], cells[k]) for k in cells}
         st.cells.update(cells)
         return value
 
@@ -460,3 +484,101 @@ def emit_looped(prep) -> "KerasModels":
                               name=_keras_name(f"{p.name}_logits", set()))
     return KerasModels(model, logit_model, heads, tuple(inputs), "looped",
                        {k: v for k, v in program.objects.items() if v.weights})
+
+
+class StepFunctions(tf.Module):
+    """A spec run one step at a time: `step(inputs at t, state) -> (outputs, new state)`, its initial state,
+    and `whole(inputs)` over any number of steps (by stepping).  The state holds every delay buffer
+    (each stream's last k values), the LSTM cell states and the step index t (for guards).
+
+    The outputs at a step are what the spec's outputs are when that step is the last one: a
+    per-step output's value at t, or a per-sequence output read from the streams at t.
+    """
+
+    def __init__(self, program: LoopedProgram):
+        super().__init__(name="rnndsl_steps")
+        from ...passes.loops import plan_streaming
+
+        self.program = program
+        self.p = program.p
+        self.loop = plan_streaming(self.p)
+        self.inputs = [i for i in self.p.inputs if i.sequence]
+        self.output_names = [o.name for o in self.p.outputs]
+        shapes = program.shapes
+        self.state_specs: dict[str, tf.TensorSpec] = {"t": tf.TensorSpec((), tf.int32, name="t")}
+        for s, k in sorted(self.loop.lags.items()):
+            self.state_specs[f"buf_{s}"] = tf.TensorSpec((None, k, *shapes[s]), tf.float32, name=f"buf_{s}")
+        for s in sorted(self._cells()):
+            self.state_specs[f"cell_{s}"] = tf.TensorSpec((None, *shapes[s]), tf.float32, name=f"cell_{s}")
+        self.input_specs = {i.name: tf.TensorSpec((None, *i.shape), tf.float32, name=i.name) for i in self.inputs}
+        import networkx as nx
+
+        untimed = [n for n in self.p.folded.nodes if not self.p.node(n).timed]
+        order = list(nx.lexicographical_topological_sort(self.p.folded.subgraph(untimed), key=self.p.order))
+        after = {n for n in order if any(self.p.node(a).timed for a in nx.ancestors(self.p.folded, n))}
+        self.before_steps = [n for n in order if n not in after]  # params, numbers: once per step, first
+        self.after_steps = [n for n in order if n in after]  # the head, on this step's values
+
+    def _cells(self) -> set[str]:
+        return {self.p.node(n).owner for n in self.loop.order
+                if self.p.node(n).role is Role.OP and KINDS[self.p.node(n).kind or ""].states == 2}
+
+    def _run(self, reference) -> _Run:
+        run = _Run(self.program, {self.inputs[0].name: reference}, None, False)
+        run.branchless = True  # one step costs little, and a step function without control flow converts anywhere
+        return run
+
+    def initial(self, batch) -> dict:
+        reference = tf.zeros((batch, *self.inputs[0].shape))
+        run = self._run(reference)
+        bufs, _, cells = run.start(self.loop)
+        state = {"t": tf.constant(0, tf.int32)}
+        state.update({f"buf_{s}": v for s, v in bufs.items()})
+        state.update({f"cell_{s}": v for s, v in cells.items()})
+        return state
+
+    def advance(self, inputs: dict, state: dict) -> tuple[dict, dict]:
+        reference = inputs[self.inputs[0].name]
+        run = self._run(reference)
+        t = state["t"]
+        bufs = {s: state[f"buf_{s}"] for s in self.loop.lags}
+        cells = {s: state[f"cell_{s}"] for s in self._cells()}
+        learned = [s for s in bufs if self.p.inits.get(s) == "learned"]
+        if learned:  # step 0 starts from the initial state whatever state is passed (zeros will do)
+            first, _, _ = run.start(self.loop)
+            for s in learned:
+                bufs[s] = ops.where(ops.equal(t, 0), first[s], bufs[s])
+        given = {name: inputs[name] for name in inputs}
+        for n in self.before_steps:
+            run.env[n] = run.value(n)
+        cur, bufs, _, cells = run.advance(self.loop, t, bufs, {}, cells, given)
+        run.seqs = {}
+        run.current = cur  # reads of [last] in the head read this step
+        outputs = {}
+        for n in self.after_steps:
+            run.env[n] = run.value(n)
+        for o in self.p.outputs:
+            outputs[o.name] = cur[o.name] if o.per_step else run.env[o.name]
+        new = {"t": t + 1}
+        new.update({f"buf_{s}": v for s, v in bufs.items()})
+        new.update({f"cell_{s}": v for s, v in cells.items()})
+        return outputs, new
+
+    def whole(self, inputs: dict) -> dict:
+        """Step through every step of the inputs (any length); the outputs at the last step, or at every step."""
+        first = inputs[self.inputs[0].name]
+        T = tf.shape(first)[1]
+        state = self.initial(tf.shape(first)[0])
+        tas = {o.name: tf.TensorArray(tf.float32, size=T) for o in self.p.outputs if o.per_step}
+        last = {o.name: tf.zeros((tf.shape(first)[0], o.size or 1)) for o in self.p.outputs if not o.per_step}
+
+        def body(i, state, tas, last):
+            outs, state = self.advance({k: v[:, i] for k, v in inputs.items()}, state)
+            tas = {k: ta.write(i, outs[k]) for k, ta in tas.items()}
+            last = {k: outs[k] for k in last}
+            return i + 1, state, tas, last
+
+        _, _, tas, last = tf.while_loop(lambda i, *_: i < T, body, (tf.constant(0), state, tas, last))
+        out = dict(last)
+        out.update({k: tf.transpose(ta.stack(), [1, 0, 2]) for k, ta in tas.items()})
+        return out
