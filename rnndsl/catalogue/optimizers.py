@@ -22,4 +22,6 @@ TRAIN_KEYS: Mapping[str, Param] = {
     "batch": Param("batch", _I, 32, minimum=1, maximum=1_000_000, doc="mini-batch size"),
     "epochs": Param("epochs", _I, 1, minimum=1, maximum=1_000_000, doc="passes over the training set"),
     "seed": Param("seed", _I, 0, minimum=0, maximum=2**31 - 1, doc="random seed"),
+    "tbptt": Param("tbptt", _I, 0, minimum=0, maximum=10_000,
+                   doc="truncated backpropagation through time: chunks of this many steps (0: off)"),
 }

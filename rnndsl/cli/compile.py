@@ -67,6 +67,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=_positive, metavar="N", help="train on the first N training examples")
     p.add_argument("--seed", type=_seed, help="random seed (default: the spec's, else 0)")
     p.add_argument("--xla", action="store_true", help="compile the training step with XLA (jit_compile)")
+    p.add_argument("--tbptt", type=_int_between(0, 10_000), metavar="K",
+                   help="truncated backpropagation through time: chunks of K steps, the state carried, gradients "
+                        "cut between them (0: off; overrides the spec's `tbptt`)")
     p.add_argument("--lowering", choices=("unrolled", "looped", "auto"), default=None,
                    help="every step in the graph (unrolled), a tf.while_loop over the steps (looped), or "
                         "looped from 64 steps when the spec can loop (auto, the default)")
@@ -177,7 +180,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     analysed, text = load(args.spec)  # fails before TensorFlow is imported
     try:
         cfg = run_config(analysed.train, lr=args.lr, batch=args.batch_size, epochs=args.epochs, seed=args.seed,
-                         xla=args.xla)
+                         xla=args.xla, tbptt=args.tbptt)
     except ConfigError as err:
         raise UsageError(str(err)) from None
     chief = True
@@ -215,6 +218,16 @@ def cmd_compile(args: argparse.Namespace) -> int:
     program = checked.program
     from ..passes.loops import NotLoopable, choose_lowering
 
+    if cfg.tbptt and cfg.tbptt < program.steps:  # chunks of a long sequence: the step function carries the state
+        from ..passes.loops import NotStreamable, plan_streaming
+
+        if args.lowering == "unrolled":
+            raise UsageError("tbptt runs the looped lowering; leave --lowering unrolled out")
+        try:
+            plan_streaming(program)
+        except (NotStreamable, NotLoopable) as err:
+            raise UsageError(f"tbptt {cfg.tbptt}: {program.name} cannot run step by step: {err}") from None
+        args.lowering = "looped"
     try:
         lowering = choose_lowering(program, args.lowering or "auto")
     except NotLoopable as err:
@@ -266,7 +279,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
         print(f"rnndsl: data: {data.describe()}")
         what = "resuming" if manifest is not None else "training"
         print(f"rnndsl: {what} {cfg.epochs} epoch(s), batch {cfg.batch}, {cfg.optimizer} lr {cfg.lr:g}, "
-              f"seed {cfg.seed}, xla {'on' if cfg.xla else 'off'}; checkpoints in {out / 'checkpoints'}", flush=True)
+              + (f"tbptt {cfg.tbptt} steps, " if cfg.tbptt and cfg.tbptt < program.steps else "")
+              + f"seed {cfg.seed}, xla {'on' if cfg.xla else 'off'}; checkpoints in {out / 'checkpoints'}", flush=True)
         def report(row) -> None:
             def part(split: str) -> str:
                 return " ".join(f"{k[len(split) + 1:]} {v:.4f}" for k, v in row.values.items() if k.startswith(split))

@@ -25,6 +25,7 @@ class TrainBlock:
     batch: int = 32
     epochs: int = 1
     seed: int = 0
+    tbptt: int = 0  # chunk length of truncated backpropagation through time (0: whole sequences)
 
 
 def _optimizer(item: A.TrainItem, diags: list[Diagnostic]) -> tuple[str, Params]:

@@ -24,6 +24,7 @@ class RunConfig:
     epochs: int = 1
     seed: int = 0
     xla: bool = False
+    tbptt: int = 0  # chunks of this many steps, state carried, gradients cut between them (0: off)
 
     @property
     def lr(self) -> float:
@@ -31,7 +32,7 @@ class RunConfig:
 
 
 def run_config(block: TrainBlock, *, lr: float | None = None, batch: int | None = None, epochs: int | None = None,
-               seed: int | None = None, xla: bool = False) -> RunConfig:
+               seed: int | None = None, xla: bool = False, tbptt: int | None = None) -> RunConfig:
     """The spec's settings with the given overrides; raise ConfigError for values that cannot run."""
     params = dict(block.optimizer_params.items())
     if lr is not None:
@@ -39,7 +40,10 @@ def run_config(block: TrainBlock, *, lr: float | None = None, batch: int | None 
             raise ConfigError(f"the learning rate must be a positive number, got {lr:g}")
         params["lr"] = float(lr)
     cfg = RunConfig(block.optimizer, params, block.batch if batch is None else batch,
-                    block.epochs if epochs is None else epochs, block.seed if seed is None else seed, xla)
+                    block.epochs if epochs is None else epochs, block.seed if seed is None else seed, xla,
+                    block.tbptt if tbptt is None else tbptt)
+    if cfg.tbptt < 0:
+        raise ConfigError(f"tbptt must be 0 (off) or a number of steps, got {cfg.tbptt}")
     if cfg.batch < 1:
         raise ConfigError(f"the batch size must be at least 1, got {cfg.batch}")
     if cfg.epochs < 1:

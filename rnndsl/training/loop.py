@@ -213,8 +213,15 @@ def fit(models: KerasModels, data: DataSet, cfg: RunConfig, on_epoch: Callable[[
             raise ValueError(f"a batch of {cfg.batch} cannot be shared by {dist.replicas} replicas")
     else:
         optimizer = make_optimizer(cfg.optimizer, cfg.optimizer_params)
-    train_step = make_train_step(model, optimizer, models.heads, cfg.xla, steps,
-                                 strategy=dist.strategy if dist is not None else None)
+    if cfg.tbptt and cfg.tbptt < steps:
+        if dist is not None:
+            raise ValueError("truncated backpropagation (tbptt) runs on one device: leave --strategy out")
+        from .tbptt import make_tbptt_step
+
+        train_step = make_tbptt_step(models, optimizer, models.heads, cfg.tbptt, steps)
+    else:
+        train_step = make_train_step(model, optimizer, models.heads, cfg.xla, steps,
+                                     strategy=dist.strategy if dist is not None else None)
     eval_step = make_eval_step(model, models.heads, cfg.xla, steps)
     names = metric_names(models.heads)
     result = live if live is not None else RunResult()

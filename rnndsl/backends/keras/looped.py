@@ -523,8 +523,8 @@ class StepFunctions(tf.Module):
         return {self.p.node(n).owner for n in self.loop.order
                 if self.p.node(n).role is Role.OP and KINDS[self.p.node(n).kind or ""].states == 2}
 
-    def _run(self, reference) -> _Run:
-        run = _Run(self.program, {self.inputs[0].name: reference}, None, False)
+    def _run(self, reference, lengths=None, training=False) -> _Run:
+        run = _Run(self.program, {self.inputs[0].name: reference}, lengths, training)
         run.branchless = True  # one step costs little, and a step function without control flow converts anywhere
         return run
 
@@ -537,9 +537,12 @@ class StepFunctions(tf.Module):
         state.update({f"cell_{s}": v for s, v in cells.items()})
         return state
 
-    def advance(self, inputs: dict, state: dict) -> tuple[dict, dict]:
+    def advance(self, inputs: dict, state: dict, lengths=None, training=False, logits: bool = False
+                ) -> tuple[dict, dict]:
+        """One step.  With `lengths`, a stream past its sequence's end keeps its value (masking); with
+        `logits`, an output that ends with the softmax (sigmoid) its loss takes off is given before it."""
         reference = inputs[self.inputs[0].name]
-        run = self._run(reference)
+        run = self._run(reference, lengths, training)
         t = state["t"]
         bufs = {s: state[f"buf_{s}"] for s in self.loop.lags}
         cells = {s: state[f"cell_{s}"] for s in self._cells()}
@@ -558,7 +561,10 @@ class StepFunctions(tf.Module):
         for n in self.after_steps:
             run.env[n] = run.value(n)
         for o in self.p.outputs:
-            outputs[o.name] = cur[o.name] if o.per_step else run.env[o.name]
+            name = o.name
+            if logits and _splits_final(self.p, o):
+                name = next(iter(self.p.folded.predecessors(next(iter(self.p.folded.predecessors(o.name))))))
+            outputs[o.name] = cur[name] if self.p.node(name).timed else run.env[name]
         new = {"t": t + 1}
         new.update({f"buf_{s}": v for s, v in bufs.items()})
         new.update({f"cell_{s}": v for s, v in cells.items()})
