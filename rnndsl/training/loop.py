@@ -136,9 +136,10 @@ def evaluate(models: KerasModels, step, split: Split, batch: int) -> dict[str, f
 class _Progress:
     """A progress line within the epoch: rewritten in place on a terminal, a plain line every 30 s otherwise."""
 
-    def __init__(self, total: int, epoch: int, epochs: int, stream=sys.stdout):
-        self.total, self.epoch, self.epochs, self.stream = total, epoch, epochs, stream
-        self.tty = stream.isatty()
+    def __init__(self, total: int, epoch: int, epochs: int, stream=None):
+        # (sys.stdout now, not when the module was imported: it may have been replaced since)
+        self.total, self.epoch, self.epochs, self.stream = total, epoch, epochs, stream or sys.stdout
+        self.tty = self.stream.isatty()
         self.started = self.last = time.perf_counter()
 
     def update(self, done: int, loss: float) -> None:

@@ -402,9 +402,16 @@ class Cell(layers.Layer):
         return ops.matmul(x, w)
 
     def call(self, inputs):
-        x, h = inputs[0], inputs[1]
+        return self.recur(self.project(inputs[0]), *inputs[1:])
+
+    def project(self, x):
+        """The input's contribution to every gate (no state in it: the looped lowering computes it for all
+        steps at once, before the loop)."""
+        return self._mix(x, self.kernel) + self.bias
+
+    def recur(self, xw, h, c=None):
+        """One step from the projected input: h (or [h, c] for lstm)."""
         u = self.units
-        xw = self._mix(x, self.kernel) + self.bias
         if self.cell == "rnn":
             return ops.tanh(xw + self._mix(h, self.recurrent_kernel))
         if self.cell == "gru":
@@ -412,7 +419,6 @@ class Cell(layers.Layer):
             z, r = zr[..., :u], zr[..., u:]
             n = ops.tanh(xw[..., 2 * u:] + self._mix(r * h, self.recurrent_kernel[..., 2 * u:]))
             return (1.0 - z) * n + z * h
-        c = inputs[2]
         gates = xw + self._mix(h, self.recurrent_kernel)
         i, f = ops.sigmoid(gates[..., :u]), ops.sigmoid(gates[..., u:2 * u])
         g, o = ops.tanh(gates[..., 2 * u:3 * u]), ops.sigmoid(gates[..., 3 * u:])

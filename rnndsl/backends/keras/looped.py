@@ -189,6 +189,7 @@ class _Run:
         self.seqs: dict[str, Any] = {}  # (batch, T, ...) per timed node computed outside the current loop
         self.current: dict[str, Any] | None = None  # when streaming: every timed node's value at this step
         self.branchless = False  # guards select with `where` rather than tf.switch_case (for TFLite)
+        self.projected: dict[str, Any] = {}  # cell op -> its input projection (batch, T, ...) or (batch, ...)
 
     # ---- reads -----------------------------------------------------------------------------------
     def init(self, name: str):
@@ -347,6 +348,7 @@ class _Run:
     def loop(self, loop: Loop) -> None:
         """Run one loop with tf.while_loop; what later units read comes out as sequences."""
         T, d = self.T, loop.direction
+        self.project_inputs(loop)
         bufs, hist, cells = self.start(loop)
         tas = {n: tf.TensorArray(tf.float32, size=T, element_shape=None) for n in sorted(loop.collect)}
 
@@ -364,12 +366,42 @@ class _Run:
     def op(self, n: str, t, st: "_Step"):
         a = self.p.node(n)
         kind = KINDS[a.kind or ""]
+        if kind.is_cell and n in self.projected:  # the input projection was computed for all steps
+            (x_src, x_edge), (h_src, h_edge) = self.prog._in_edges(n)[:2]
+            xw = ops.take(self.projected[n], ops.cast(t, "int32"), axis=1) if self.p.node(x_src).timed \
+                else self.projected[n]
+            h = self.read(h_src, h_edge, t, st)
+            layer = self.prog.objects[a.layer or a.name]
+            if kind.states == 2:
+                h, c = layer.recur(xw, h, st.cells[a.owner])
+                st.cells[a.owner] = c
+                return h
+            return layer.recur(xw, h)
         xs = [self.read(src, e, t, st) for src, e in self.prog._in_edges(n)]
         if kind.is_cell and kind.states == 2:
             h, c = self.apply(n, xs + [st.cells[a.owner]], t)
             st.cells[a.owner] = c
             return h
         return self.apply(n, xs, t)
+
+    def project_inputs(self, loop: Loop) -> None:
+        """Before a loop: each cell's input projection, for every step at once when its input is a known
+        sequence (or once, for a value): one large matrix product instead of one per step."""
+        for n in loop.order:
+            a = self.p.node(n)
+            kind = KINDS[a.kind or ""] if a.role is Role.OP else None
+            if kind is None or not kind.is_cell:
+                continue
+            src, e = self.prog._in_edges(n)[0]
+            if src in loop.order or e.window is not None or e.lag or e.at is not None:
+                continue  # computed in the loop, or read at another step: projected step by step
+            layer = self.prog.objects[a.layer or a.name]
+            if not self.p.node(src).timed:
+                self.projected[n] = layer.project(self.env[src])
+                continue
+            seq = self.seqs[src]
+            flat = layer.project(ops.reshape(seq, (-1, *self.prog.shapes[src])))
+            self.projected[n] = ops.reshape(flat, (-1, self.T, *flat.shape[1:]))
 
     def equation_root(self, s: str, i: int, t, st: "_Step"):
         src, e = self.prog._in_edges(s)[i]
