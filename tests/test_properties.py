@@ -105,3 +105,31 @@ def test_range_active_steps_match_the_definition() -> None:
             a, b = w.active(T)
             assert live == tuple(t for t in range(T) if a <= t <= b), (T, str(w))
             assert w.live_steps(tuple(range(0, T, 2)), T) == tuple(t for t in live if t % 2 == 0)
+
+
+def test_unrolled_edge_counts_count_every_read() -> None:
+    # The unrolled graph merges several reads of one (source, step) by one (op, step) into an edge
+    # with a `ports` tuple; check counts reads, so its totals equal the reads the limits count.
+    from rnndsl.ir import unrolled_size
+
+    for path in ALL_SPECS:
+        checked = compile_text(path.read_text())
+        p = checked.program
+        assert sum(checked.edge_counts("unrolled").values()) == unrolled_size(p.folded, p.steps)[1], path
+    text = ("model m\ninput x[t]: (8,)\ntarget y: class(3)\nsteps 4\n"
+            "h[t] = tanh(dense(x[t], 16) + dense(h[t-1], 16))\n"
+            "g[t] = h[t-1] * h[2]\n"  # at t = 3 both read h[2]: one edge, a cross read and a fixed one
+            "v = mean(h[0..last] * h[0..last])\n"
+            "y = dense(v + g[last], 3)\n")
+    counts = compile_text(text).edge_counts("unrolled")
+    assert (counts["window"], counts["cross"], counts["fixed"]) == (8, 4, 4), counts
+
+
+def test_an_init_line_with_any_number_of_items_parses_and_round_trips() -> None:
+    # `init h = learned(a, b)` once stopped the parser, hiding every other error; it parses now,
+    # and symbol collection reports it
+    for items in ("normal(0.1)", "zeros", "init=he", "a, b", "", "normal(0.1), zeros, 3"):
+        spec = parse(f"model m\ninit h = learned({items})\n")
+        printed = unparse(spec)
+        assert parse(printed) == spec, items
+        assert unparse(parse(printed)) == printed, items

@@ -366,3 +366,44 @@ def test_non_ascii_text_is_a_located_syntax_error(text: str, line: int) -> None:
 def test_an_empty_spec_says_what_is_missing(text: str) -> None:
     diags = errors_of(text)
     assert {d.code for d in diags} == {"missing-statement"} and all(d.span.line == 1 for d in diags)
+
+
+# ---- what a new user's first mistakes get (each once a missing or misleading message) -----------
+SEQ = "model m\ninput x[t]: (8,)\ntarget y: class(3)\nsteps 6\n"
+
+
+def test_a_mismatch_inside_a_self_recurrent_term_names_the_operands() -> None:
+    d = only(SEQ + "param u: (32,)\nh[t] = relu(dense(x[t], 64) + u * h[t-1])\ny = dense(h[last], 3)\n", "shape")
+    assert d.message.startswith("'*' needs operands") and "(32,) and (64,)" in d.message
+    assert d.notes == ("u has shape (32,) (line 5)", "h[t-1] has shape (64,) (line 6)")
+
+
+def test_a_self_recurrent_stream_that_cannot_settle_is_still_reported() -> None:
+    # the lenient search for a blocking error finds none here: the ring itself is the mistake
+    d = only(SEQ + "a[t] = b[t-1]\nb[t] = a[t-1]\ny = dense(a[last], 3)\n", "shape")
+    assert d.message.startswith("cannot infer the shape of stream 'a'")
+
+
+def test_a_stored_attention_range_notes_how_to_use_it() -> None:
+    d = only(SEQ + "h[t] = gru(x[t], 16)\ns[t] = dense(h[t], 1)\nw = softmax_steps(s[0..last])\n"
+             "y = dense(h[last], 3)\n", "bad-range")
+    assert any("sum(softmax_steps(score[0..last]) * h[0..last])" in n for n in d.notes)
+    plain = only(SEQ + "h[t] = gru(x[t], 16)\nw = h[0..last]\ny = dense(h[last], 3)\n", "bad-range")
+    assert not any("softmax_steps" in n for n in plain.notes)
+
+
+def test_a_bad_default_is_reported_once_for_all_the_layers_that_take_it() -> None:
+    d = only(SEQ + "defaults bias=3\nh[t] = tanh(dense(x[t], 16) + dense(h[t-1], 16))\ny = dense(h[last], 3)\n",
+             "bad-param")
+    assert d.span.line == 5
+
+
+def test_thousands_of_constant_operations_check_quickly() -> None:
+    # the bad-value rule works out every operation over numbers: once each, in time linear in them
+    lines = "".join(f"c{i} = tanh({i % 7}) * 2 - exp(-{i % 5})\n" for i in range(2500))
+    text = SEQ + lines + "h[t] = tanh(dense(x[t], 16) + c2499)\ny = dense(h[last], 3) + log(0)\n"
+    start = time.perf_counter()
+    diags = errors_of(text)
+    assert time.perf_counter() - start < 5
+    errors = [d for d in diags if d.severity == "error"]
+    assert [(d.code, d.message) for d in errors] == [("bad-value", "log(0) is minus infinity")]

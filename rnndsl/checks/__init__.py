@@ -14,12 +14,14 @@ from .layers import costs, shared_layers
 from .outputs import output_targets, unused
 from .reads import initial_state_reads
 from .shapes import infer_shapes
+from .values import constant_values
 
 __all__ = ["RULES", "Checked", "LayerInfo", "check"]
 
 RULES: tuple[Rule, ...] = (
     zero_lag_cycles,
     infer_shapes,
+    constant_values,
     shared_layers,
     costs,
     output_targets,

@@ -60,9 +60,24 @@ class Checked:
         return sum(self.flops.values())
 
     def edge_counts(self, graph: str = "folded") -> dict[str, int]:
-        """Edges by kind (feed, same, cross, lag-k, reversed) in the folded or unrolled graph."""
-        g = self.program.folded if graph == "folded" else self.program.unrolled
+        """Reads by kind (feed, same, cross, lag-k, reversed, fixed, window) in the folded or unrolled graph.
+
+        The folded graph has one edge per read.  The unrolled graph has one edge per pair of
+        (node, step)s, with a `ports` tuple when the reader reads that source more than once
+        (`h[0..last] * h[0..last]`, `h[t-1] * h[2]`): each port is a read, of the kind of the
+        folded edge on that port.
+        """
         counts = {k.value: 0 for k in EdgeKind}
-        for *_, data in g.edges(data=True):
-            counts[data["attr"].kind.value] += 1
+        if graph == "folded":
+            for *_, data in self.program.folded.edges(data=True):
+                counts[data["attr"].kind.value] += 1
+            return counts
+        folded = self.program.folded
+        for (src, _), (dst, _), data in self.program.unrolled.edges(data=True):
+            ports = data.get("ports", ())
+            if len(ports) <= 1:
+                counts[data["attr"].kind.value] += 1
+                continue
+            for port in ports:
+                counts[folded.edges[src, dst, port]["attr"].kind.value] += 1
         return counts

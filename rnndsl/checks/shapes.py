@@ -60,12 +60,22 @@ class _Pass:
 
     A same-step input later in the order (only where a cycle forced declaration order) is
     not known yet in the pass, so it reads as unknown.
+
+    `lenient` (the fixpoint, and the search for what keeps a stream unknown): an operator
+    with an unknown operand takes the known ones, and its shape is *tentative*, as is
+    every shape computed from a tentative one.  An operator whose operands do not fit
+    because of a tentative one takes its firm operands alone: in
+    `h[t] = relu(dense(x[t], 64) + u * h[t-1])` the sum gives h the shape of the dense,
+    and the next pass reports `u * h[t-1]` (not the sum) when u does not fit.
     """
 
-    def __init__(self, program: Program, order: list[str], streams: Mapping[str, Shape], report: bool):
+    def __init__(self, program: Program, order: list[str], streams: Mapping[str, Shape], report: bool,
+                 lenient: bool | None = None):
         self.p, self.order, self.streams, self.report = program, order, streams, report
+        self.lenient = not report if lenient is None else lenient
         self.pos = {name: i for i, name in enumerate(order)}
         self.shapes: dict[str, Shape] = {}
+        self.tentative: set[str] = set()  # nodes whose shape rests on an operand not known yet
         self.errors: dict[tuple[str, str], Diagnostic] = {}
         self.reader = ""  # the node being computed
 
@@ -83,9 +93,13 @@ class _Pass:
                 self.shapes[name] = shape
         return self.shapes
 
+    def is_tentative(self, src: str, e: EdgeAttr) -> bool:
+        return src in self.tentative and not _reads_state(self.p, e, src)
+
     def node(self, name: str) -> Shape | None:
         """The shape of one node from what is known of its inputs (None: unknown)."""
         self.reader = name
+        self.tentative.discard(name)
         a = self.p.node(name)
         if a.role is Role.INPUT:
             decl = self.p.input(name)
@@ -94,12 +108,16 @@ class _Pass:
             return ()
         if a.role is Role.PARAM:
             return tuple(a.params["shape"])
-        if a.role is Role.VALUE:
-            ins = folded_inputs(self.p, name)
-            return self.source(ins[0][1], ins[0][2]) if ins else None
-        if a.role is Role.STREAM:
-            roots = [self.source(src, e) for _, src, e in folded_inputs(self.p, name)]
-            return next((s for s in roots if s is not None), None)
+        if a.role in (Role.VALUE, Role.STREAM):
+            for _, src, e in folded_inputs(self.p, name):
+                shape = self.source(src, e)
+                if shape is not None:
+                    if self.is_tentative(src, e):
+                        self.tentative.add(name)
+                    return shape
+                if a.role is Role.VALUE:
+                    return None
+            return None
         return self.op(name, a)
 
     def op(self, name: str, a: NodeAttr) -> Shape | None:
@@ -109,24 +127,43 @@ class _Pass:
         if ports[:kind.ports] != list(range(kind.ports)):
             return None  # an input failed to lower (already reported)
         in_shapes = [self.source(src, e) for _, src, e in ins]
-        x_shapes = in_shapes[:kind.min_inputs] if kind.is_cell else in_shapes
+        n_x = kind.min_inputs if kind.is_cell else len(in_shapes)
+        x_shapes = in_shapes[:n_x]
+        firm = [not self.is_tentative(src, e) for _, src, e in ins[:n_x]]
+        tentative = not all(firm)
         if any(s is None for s in x_shapes):
-            known = [s for s in x_shapes if s is not None]
-            if not (kind.operator and known and not self.report):
+            known = [i for i, s in enumerate(x_shapes) if s is not None]
+            if not (kind.operator and known and self.lenient):
                 return None
-            x_shapes = known  # an operand reads a state not yet known: the others decide for now
+            # an operand reads a state not yet known: the others decide for now
+            x_shapes, firm, tentative = [x_shapes[i] for i in known], [firm[i] for i in known], True
         t = max(a.steps) if a.steps else 0  # a step-dependent kind is checked at its last step
         try:
             out = kind.shape(tuple(x_shapes), a.params, t)  # type: ignore[arg-type]
         except ShapeError as err:
-            if self.report:
-                self._error(a, str(err), self._operands(ins, in_shapes))
-            return None
+            out = self._firm_only(kind, a, x_shapes, firm, t)
+            if out is None:
+                if self.report:
+                    self._error(a, str(err), self._operands(ins, in_shapes))
+                return None
+            tentative = True
+        if tentative:
+            self.tentative.add(name)
         if kind.is_cell and self.report and len(in_shapes) > kind.min_inputs:
             state = in_shapes[kind.min_inputs]
             if state is not None and state != out:
                 self._error(a, f"{kind.name} state has shape {fmt_shape(state)}, but the cell gives {fmt_shape(out)}")
         return out
+
+    def _firm_only(self, kind, a: NodeAttr, shapes: list, firm: list[bool], t: int) -> Shape | None:
+        """A lenient operator whose operands do not fit because of a tentative one: its firm ones decide."""
+        keep = [s for s, f in zip(shapes, firm) if f]
+        if not (self.lenient and kind.operator and keep and len(keep) < len(shapes)):
+            return None
+        try:
+            return kind.shape(tuple(keep), a.params, t)
+        except ShapeError:
+            return None
 
     def _error(self, a: NodeAttr, message: str, notes: tuple[str, ...] = ()) -> None:
         self.errors.setdefault((a.name, message), Diagnostic("shape", message, a.span, notes))
@@ -167,21 +204,29 @@ def infer_shapes(program: Program, facts: Facts, diags) -> tuple[Facts, list[Dia
                 f"{fmt_shape(streams[s])}, which gives another shape at the next step",
                 program.node(s).span, ("every step of a stream must have the same shape",)))
     errors += _equations_agree(program, shapes, streams)
-    # An input whose shape the data will give leaves everything after it unknown until then.
+    # An input whose shape the data will give leaves everything after it unknown until then; an error
+    # of the lowering leaves a gap (reported there).
     from_data = any(i.shape is None for i in program.inputs)
-    prior_errors = any(d.severity == "error" for d in diags) or bool(errors) or from_data
-    gaps: set[str] | None = None
-    for s in program.streams:
-        if s in streams or prior_errors:
-            continue
-        if gaps is None:
-            gaps = _after_gaps(program)
-        if s not in gaps:
+    unknown: list[str] = []
+    if not (from_data or any(d.severity == "error" for d in diags)):
+        unknown = [s for s in program.streams if s not in streams]
+    if unknown:
+        gaps = _after_gaps(program)
+        unknown = [s for s in unknown if s not in gaps]
+    if unknown:
+        # What keeps a stream unknown may be a mistake on the way, met while its state is still
+        # unknown (clip(..., 1, -1), or operands that do not fit): the lenient pass reports it.
+        blocked = _Pass(program, order, streams, report=True, lenient=True)
+        blocked.run()
+        errors += [d for key, d in blocked.errors.items() if key not in final.errors]
+        explained = _reached(program, {name for name, _ in (*final.errors, *blocked.errors)})
+        unknown = [s for s in unknown if s not in explained]
+        if unknown:  # no shape error on the way explains it: no step computes it
+            s = unknown[0]  # the other streams of such a ring wait on this one: one error says it
             errors.append(Diagnostic("shape", f"cannot infer the shape of stream '{s}': no step computes it "
                                      f"without its own earlier state", program.node(s).span,
                                      ("give one step an equation that does not read a stream's earlier steps, "
                                       "such as h[t] = tanh(dense(x, 8)) when t == 0",)))
-            break  # the other streams of such a ring wait on this one: one error says it
     return dataclasses.replace(facts, shapes=shapes), errors
 
 
@@ -246,8 +291,13 @@ def _after_gaps(program: Program) -> set[str]:
             ports = [p for p, _, _ in folded_inputs(program, name)]
             if ports[:kind.ports] != list(range(kind.ports)):
                 gaps.append(name)
-    reached = set(gaps)
-    stack = list(gaps)
+    return _reached(program, gaps)
+
+
+def _reached(program: Program, starts) -> set[str]:
+    """The folded nodes `starts` reach (themselves included), over reads of every kind."""
+    reached = set(starts)
+    stack = list(reached)
     while stack:
         for nxt in program.folded.successors(stack.pop()):
             if nxt not in reached:

@@ -59,6 +59,15 @@ def _bound(idx: A.Index) -> Bound:
 _REDUCE_HINT = "reduce it over its steps: sum(...), mean(...) or max(...)"
 
 
+# What to write instead of giving a reduction over steps two values.
+_ONE_RANGE_HINT = {
+    "sum": "for the element-wise sum of two values write a + b",
+    "mean": "for the element-wise mean of two values write (a + b) / 2",
+    "max": "for the element-wise maximum of two values there is no built-in yet (relu(x) is the maximum of x and 0)",
+    "softmax_steps": "combine the scores first, such as softmax_steps(a[0..last] + b[0..last])",
+}
+
+
 def _count(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
@@ -94,8 +103,12 @@ class GraphBuilder:
         src = self.g.nodes[read.node]["attr"]
         dst_attr = self.g.nodes[dst]["attr"]
         if dst_attr.role in (Role.STREAM, Role.VALUE) and self.window_of(read) is not None:
+            notes = ["a value or a stream holds one tensor per step, not one per step of a range"]
+            if src.kind == "softmax_steps":
+                notes.append("attention weights are used inside the reduction: "
+                             "sum(softmax_steps(score[0..last]) * h[0..last])")
             self.error("bad-range", f"'{dst}' would hold a range of steps ({self.window_of(read)}); {_REDUCE_HINT}",
-                       read.span, ["a value or a stream holds one tensor per step, not one per step of a range"])
+                       read.span, notes)
             return
         kind = edge_kind(src.timed, src.name == dst_attr.owner, read.lag, read.at, dst_attr.timed, read.window)
         self.g.add_edge(read.node, dst, key=port,
@@ -205,9 +218,12 @@ class GraphBuilder:
             if b.base != "t" and not 0 <= b.at(0, T) < T:
                 self.error("out-of-range", f"{text} names step {b.at(0, T)}, but steps run 0..{T - 1}", e.span)
                 return None
-        if window.lo.base == window.hi.base and window.lo.offset > window.hi.offset:
+        fixed = window.lo.base != "t" and window.hi.base != "t"  # abs or last: known without t
+        if (window.lo.offset > window.hi.offset if window.lo.base == window.hi.base
+                else fixed and window.lo.at(0, T) > window.hi.at(0, T)):
             self.error("out-of-range", f"{text} is empty: its first step comes after its last", e.span,
-                       ["both ends of a range are included: h[2..4] is steps 2, 3 and 4"])
+                       ["both ends of a range are included: h[2..4] is steps 2, 3 and 4",
+                        f"write the earlier step first: {e.id}[{window.hi}..{window.lo}]"])
             return None
         live = window.live_steps(ctx.steps, T) if ctx.steps is not None else window.steps(None, T)
         if (ctx.steps is None or ctx.steps) and not live:
@@ -249,6 +265,16 @@ class GraphBuilder:
         kind = KINDS.get(e.func)
         if kind is None:
             self.diags.append(unknown_layer(sym, e.func, e.span))
+            for a in positional:  # still lower the arguments, to report their errors too
+                if not isinstance(a, A.Num):
+                    self._sub(a, ctx)
+            return None
+        if kind.over_steps in (StepRule.REDUCE, StepRule.NORMALISE) and len(positional) > 1:
+            # sum, mean, max and softmax_steps take one range and no parameters: `max(a, b)` is not max(a, b)
+            verb = "normalises" if kind.over_steps is StepRule.NORMALISE else "reduces"
+            example = "score[0..last]" if kind.over_steps is StepRule.NORMALISE else "h[0..last]"
+            self.error("bad-arity", f"{e.func} {verb} one range of steps, such as {e.func}({example}), but got "
+                       f"{len(positional)} arguments", e.span, [_ONE_RANGE_HINT[e.func]])
             for a in positional:  # still lower the arguments, to report their errors too
                 if not isinstance(a, A.Num):
                     self._sub(a, ctx)

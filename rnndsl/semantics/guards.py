@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..errors import Diagnostic
 from ..syntax import ast as A
+from ..syntax.printer import cond_text as _cond_text  # the canonical text of a guard
 
 __all__ = ["equation_steps", "cond_steps", "cond_mask", "mask_steps"]
 
@@ -60,19 +61,41 @@ def _repeat(pattern: int, width: int, n: int) -> int:
 
 
 def cond_mask(c: A.Cond, T: int, diags: list[Diagnostic]) -> int:
-    """The steps in 0..T-1 where a guard holds, as a mask (reports guards that cannot hold)."""
+    """The steps in 0..T-1 where a guard holds, as a mask (reports guards that cannot hold).
+
+    A guard that holds at no step is reported once, as a whole (`t < 2 and t > 2`,
+    `not t >= 0`, `t == 9`); a comparison that holds at no step inside a guard that
+    holds somewhere (`t == 9 or t == 0`) is reported on its own.
+    """
+    named: list[Diagnostic] = []  # steps named outside 0..T-1, `t % 0`
+    empty: list[Diagnostic] = []  # comparisons that hold at no step
+    mask = _mask(c, T, named, empty)
+    diags.extend(named)
+    if mask:
+        diags.extend(empty)
+    elif not named:
+        text = _cond_text(c)
+        if len(text) > 60:
+            text = text[:57] + "..."
+        diags.append(Diagnostic("bad-guard", f"the guard `{text}` holds at no step (steps run 0..{T - 1})", c.span,
+                                () if isinstance(c, A.CondCmp) else
+                                ("an equation whose guard never holds defines no step; fix the guard or remove it",)))
+    return mask
+
+
+def _mask(c: A.Cond, T: int, named: list[Diagnostic], empty: list[Diagnostic]) -> int:
     if isinstance(c, A.CondAnd):
-        right = cond_mask(c.right, T, diags)
-        return cond_mask(c.left, T, diags) & right
+        right = _mask(c.right, T, named, empty)
+        return _mask(c.left, T, named, empty) & right
     if isinstance(c, A.CondOr):
-        right = cond_mask(c.right, T, diags)
-        return cond_mask(c.left, T, diags) | right
+        right = _mask(c.right, T, named, empty)
+        return _mask(c.left, T, named, empty) | right
     if isinstance(c, A.CondNot):
-        return ((1 << T) - 1) & ~cond_mask(c.cond, T, diags)
+        return ((1 << T) - 1) & ~_mask(c.cond, T, named, empty)
     if isinstance(c, A.CondIn):
         bad = sorted({x for x in c.steps if x >= T})
         if bad:
-            diags.append(Diagnostic("bad-guard", f"the guard names step{'s' if len(bad) > 1 else ''} "
+            named.append(Diagnostic("bad-guard", f"the guard names step{'s' if len(bad) > 1 else ''} "
                                     f"{_list(bad, len(bad))}, but steps run 0..{T - 1}", c.span))
         bits = bytearray(b"0" * T)
         for x in c.steps:
@@ -81,14 +104,14 @@ def cond_mask(c: A.Cond, T: int, diags: list[Diagnostic]) -> int:
         return int(bits, 2) if T else 0
     if isinstance(c, A.CondMod):
         if c.modulus == 0:
-            diags.append(Diagnostic("bad-guard", "`t % 0` divides by zero", c.span))
+            named.append(Diagnostic("bad-guard", "`t % 0` divides by zero", c.span))
             return 0
         if c.modulus >= T:  # t % m is t itself
             return _compare_mask(c.op, c.rhs, T)
         return _repeat(_compare_mask(c.op, c.rhs, c.modulus), c.modulus, T)
     mask = _compare_mask(c.op, c.rhs, T)
     if not mask:
-        diags.append(Diagnostic("bad-guard", f"the guard `t {c.op} {c.rhs}` holds at no step "
+        empty.append(Diagnostic("bad-guard", f"the guard `t {c.op} {c.rhs}` holds at no step "
                                 f"(steps run 0..{T - 1})", c.span))
     return mask
 

@@ -97,7 +97,15 @@ def lower(spec: A.Spec, bindings: Bindings | None = None) -> Lowered:
         layers=dict(b.layer_kinds), named_layers=tuple(sym.layer_defs),
         steps_from_data=sym.steps_from_data, masked=sym.masked, init_fills=dict(sym.init_fills),
     )
-    return Lowered(program, block, tuple(diags))
+    # one mistake, one diagnostic: a bad `defaults` value is found again by every layer that takes it
+    seen: set[tuple] = set()
+    unique = []
+    for d in diags:
+        key = (d.code, d.message, d.span, tuple(d.notes), d.severity)
+        if key not in seen:
+            seen.add(key)
+            unique.append(d)
+    return Lowered(program, block, tuple(unique))
 
 
 def _too_big(spec: A.Spec, diags: list[Diagnostic], nodes: int, edges: int, T: int) -> bool:

@@ -13,9 +13,10 @@ __all__ = ["resolve_params", "convert"]
 
 
 class _Bad(Exception):
-    def __init__(self, message: str):
+    def __init__(self, message: str, span: Span | None = None):
         super().__init__(message)
         self.message = message
+        self.span = span  # where the problem is, when narrower than the value (an initialiser's number)
 
 
 def _num(v: A.Value | A.Expr) -> float | int:
@@ -88,7 +89,13 @@ def _init(value: Any) -> Init:
         raise _Bad(f"unknown initialiser '{name}'" + (f"; {hint[0]}" if hint else f" (known: {', '.join(INIT_KINDS)})"))
     if len(items) != INIT_KINDS[name] or not all(isinstance(i, A.Num) for i in items):
         raise _Bad(f"{name} takes {INIT_KINDS[name]} number{'s' if INIT_KINDS[name] != 1 else ''}")
+    for i in items:  # a standard deviation or a limit: a width, above 0
+        if not i.value > 0:
+            raise _Bad(f"{name} needs a{_WIDTHS.get(name, ' number')} greater than 0, got {i.value:g}", i.span)
     return Init(name, tuple(float(i.value) for i in items))
+
+
+_WIDTHS = {"normal": " standard deviation", "truncnormal": " standard deviation", "uniform": " limit"}
 
 
 def _span(v: Any, fallback: Span) -> Span:
@@ -165,7 +172,8 @@ def _set(owner: str, p: Param, v: Any, values: dict[str, Any], diags: list[Diagn
         values[p.name] = convert(p, v)
     except _Bad as bad:
         values[p.name] = _INVALID  # given, but wrong: not also "missing"
-        diags.append(Diagnostic("bad-param", f"{owner}: '{p.name}' {bad.message}", _span(v, span)))
+        where = bad.span if bad.span is not None and bad.span.known else _span(v, span)
+        diags.append(Diagnostic("bad-param", f"{owner}: '{p.name}' {bad.message}", where))
 
 
 _INVALID = object()

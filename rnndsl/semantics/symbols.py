@@ -232,9 +232,10 @@ def _collect_inputs(sym: Symbols, stmts: tuple[A.Stmt, ...], bindings: Bindings)
         if st.name in KINDS:
             sym.error("duplicate-definition", f"'{st.name}' is a layer kind; pick another input name", st.span)
             continue
-        if st.shape is not None and (any(not 1 <= d <= _MAX_DIM for d in st.shape) or not 1 <= len(st.shape) <= 8):
-            sym.error("bad-param", f"input '{st.name}': a shape has 1 to 8 dimensions of 1 to {_MAX_DIM:,}",
-                      st.span)
+        problem = _shape_problem(f"input '{st.name}'", st.shape) if st.shape is not None else None
+        if problem is not None:
+            sym.error("bad-param", problem, st.span)
+            sym.inputs[st.name] = InputInfo(st.name, None, st.timed, st.span)  # its reads are not errors too
             continue
         given = bindings.shapes.get(st.name, st.shape)
         shape = None if given is None else tuple(given)
@@ -302,9 +303,12 @@ def _collect_params(sym: Symbols, stmts: tuple[A.Stmt, ...]) -> None:
             what = "a layer" if st.name in sym.layer_defs else "a built-in name or an input"
             sym.error("duplicate-definition", f"'{st.name}' is {what}; a param needs another name", st.span)
             continue
-        if any(not 1 <= d <= _MAX_DIM for d in st.shape) or len(st.shape) > 8 or _size(st.shape) > _MAX_PARAM:
-            sym.error("bad-param", f"param '{st.name}': a shape has 1 to 8 dimensions of 1 to {_MAX_DIM:,} and at "
-                      f"most {_MAX_PARAM:,} elements", st.span)
+        problem = _shape_problem(f"param '{st.name}'", st.shape)
+        if problem is None and _size(st.shape) > _MAX_PARAM:
+            problem = (f"param '{st.name}': a shape has 1 to 8 dimensions of 1 to {_MAX_DIM:,} and at most "
+                       f"{_MAX_PARAM:,} elements")
+        if problem is not None:
+            sym.error("bad-param", problem, st.span)
             continue
         values, found = resolve_params(f"param '{st.name}'", PARAM_OPTIONS, (), st.options, {}, st.span)
         sym.diags.extend(found)  # (a bad initialiser is reported; the param stays declared, so reads of it are not)
@@ -312,6 +316,16 @@ def _collect_params(sym: Symbols, stmts: tuple[A.Stmt, ...]) -> None:
 
 
 _MAX_PARAM = 100_000_000  # elements of one learned tensor (400 MB of float32)
+
+
+def _shape_problem(what: str, shape: tuple[int, ...]) -> str | None:
+    """What is wrong with a declared shape (the first bad dimension, or too many of them), or None."""
+    if not 1 <= len(shape) <= 8:
+        return f"{what} has {len(shape)} dimensions; a shape has 1 to 8"
+    for i, d in enumerate(shape, 1):
+        if not 1 <= d <= _MAX_DIM:
+            return f"dimension {i} of {what} is {d:,}; each must be 1 to {_MAX_DIM:,}"
+    return None
 
 
 def _size(shape: tuple[int, ...]) -> int:
@@ -360,6 +374,9 @@ def _collect_inits(sym: Symbols, stmts: tuple[A.Stmt, ...]) -> None:
         elif st.kind not in INIT_KINDS:
             sym.error("bad-param", f"unknown initial state '{st.kind}'", st.span,
                       did_you_mean(st.kind, INIT_KINDS) or [f"initial states: {', '.join(INIT_KINDS)}"])
+        elif isinstance(st.fill, tuple) and st.kind == "learned":
+            sym.error("bad-param", f"`init {st.stream} = learned(...)` takes one initialiser, such as "
+                      f"`init {st.stream} = learned(normal(0.1))`; got {len(st.fill)}", st.span)
         elif st.fill is not None and st.kind != "learned":
             sym.error("bad-param", f"`init {st.stream} = {st.kind}` takes no initialiser; only a learned state "
                       f"has one, as in `init {st.stream} = learned(normal(0.1))`", st.span)

@@ -248,11 +248,14 @@ class Steps:
 
 @dataclass(frozen=True)
 class Init:
-    """`init h = learned(normal(0.1))`: kind zeros, learned or none; `fill` the learned state's initialiser."""
+    """`init h = learned(normal(0.1))`: kind zeros, learned or none; `fill` the learned state's initialiser.
+
+    `fill` is a tuple when the call does not hold exactly one item (`learned()`, `learned(a, b)`):
+    the items as written, which symbol collection reports."""
 
     stream: str
     kind: str
-    fill: "Value | None" = None
+    fill: "Value | tuple[Value | Kwarg, ...] | None" = None
     span: Span = _span()
 
 

@@ -208,10 +208,10 @@ class _ToAst(Transformer_NonRecursive):
         kind = v.value if isinstance(v, (A.Word, A.Str)) else v.func if isinstance(v, A.VCall) else repr(v.value)
         fill = None
         if isinstance(v, A.VCall):
-            if len(v.items) != 1:
-                raise SpecError([Diagnostic("syntax", f"`init {c[0]} = {kind}(...)` takes one initialiser, such as "
-                                            f"learned(normal(0.1))", _span_of(meta))])
-            fill = v.items[0].value if isinstance(v.items[0], A.Kwarg) else v.items[0]
+            if len(v.items) != 1:  # kept as written: symbol collection reports it, with the other errors
+                fill = v.items
+            else:
+                fill = v.items[0].value if isinstance(v.items[0], A.Kwarg) else v.items[0]
         return A.Init(str(c[0]), str(kind), fill, _span_of(meta))
 
     def param_decl(self, meta, c):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import ast as A
 
-__all__ = ["unparse"]
+__all__ = ["unparse", "cond_text"]
 
 _PREC = {"pipe": 0, "+": 1, "-": 1, "*": 2, "/": 2, "neg": 3, "atom": 4}
 
@@ -115,6 +115,8 @@ def statement(s: A.Stmt) -> str:
     if isinstance(s, A.Steps):
         return f"steps {s.count}"
     if isinstance(s, A.Init):
+        if isinstance(s.fill, tuple):  # not one initialiser: printed as written (symbol collection reports it)
+            return f"init {s.stream} = {s.kind}({', '.join(_value(i) for i in s.fill)})"
         return f"init {s.stream} = {s.kind}" + (f"({_value(s.fill)})" if s.fill is not None else "")
     if isinstance(s, A.ParamDecl):
         dims = "(" + ", ".join(str(d) for d in s.shape) + ("," if len(s.shape) == 1 else "") + ")"
@@ -151,3 +153,8 @@ def statement(s: A.Stmt) -> str:
 def unparse(spec: A.Spec) -> str:
     """The whole spec in canonical form (comments are not kept)."""
     return "".join(statement(s) + "\n" for s in spec.statements)
+
+
+def cond_text(c: A.Cond) -> str:
+    """A guard in canonical form (for messages)."""
+    return _cond(c)
