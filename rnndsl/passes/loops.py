@@ -4,9 +4,9 @@ The looped lowering runs a spec in a graph whose size does not grow with the num
 steps.  This pass decides, from the folded graph alone (never the unrolled one), how:
 
 * **values** (untimed nodes: inputs, params, numbers, the head) are computed once;
-* **sequences** are timed nodes that do not depend on the recurrence (`dense(x[t], 64)`,
-  `image | row`): computed for every step at once before any loop, with the steps folded
-  into the batch, as cuDNN-style RNNs project their inputs;
+* **sequences** are timed nodes that depend neither on the recurrence nor on weights
+  (`image | row | flatten`, noise on an input): computed for every step at once before any
+  loop, with the steps folded into the batch;
 * **loops** compute the rest step by step.  A loop runs forward or backward in time; each
   stream it computes keeps a shift register of its last k values (k its largest lag), a
   range of its steps read inside the loop keeps its whole history, and what later units
@@ -47,6 +47,7 @@ class Loop:
     lags: Mapping[str, int]  # node -> how many earlier (backward: later) steps its shift register keeps
     history: frozenset[str]  # nodes whose every step is kept: a range of them is read inside the loop
     collect: frozenset[str]  # nodes read after the loop: their values at every step come out as a sequence
+    finals: frozenset[str] = frozenset()  # nodes read after the loop only at the loop's last step (h[last])
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,13 @@ def equations_of(p: Program, stream: str) -> list[tuple[tuple[int, ...] | None, 
 
 
 def _hoistable(p: Program) -> set[str]:
-    """Timed nodes whose every step depends only on values and other such nodes at the same step."""
+    """Timed nodes whose every step depends only on values and other such nodes at the same step,
+    with no weights on the way.
+
+    (A sequence computed from weights would be read inside the loop with a gradient: through a
+    TensorArray that costs more than computing it step by step, and grows faster than T: measured
+    on CPU with TensorFlow 2.21, an LSTM with its input projection hoisted trained at 2.1x the step
+    time of Keras' LSTM at T = 3,000, and at 1.0x with it in the loop.  docs/benchmarks.md.)"""
     T = p.steps
     every = tuple(range(T))
     hoisted = {n for n in p.folded.nodes if p.node(n).role is Role.INPUT and p.node(n).timed}
@@ -95,7 +102,7 @@ def _hoistable(p: Program) -> set[str]:
             else:
                 kind = KINDS[a.kind or ""]
                 ok = (a.steps == every and not kind.is_cell and not kind.batch_stats and a.window is None
-                      and kind.over_steps in (StepRule.NONE, StepRule.EACH))
+                      and kind.over_steps in (StepRule.NONE, StepRule.EACH) and not kind.has_weights)
                 for src, e in ins:
                     s = p.node(src)
                     if kind.uses_step:
@@ -272,6 +279,7 @@ def _loop(p: Program, nodes: list[str], direction: int) -> Loop:
     lags: dict[str, int] = {}
     history: set[str] = set()
     collect: set[str] = set()
+    finals: set[str] = set()
     for n in nodes:
         a = p.node(n)
         if a.role is Role.STREAM:
@@ -291,9 +299,13 @@ def _loop(p: Program, nodes: list[str], direction: int) -> Loop:
         kind = KINDS[a.kind] if a.kind else None
         if kind is not None and kind.is_cell:
             lags[a.owner] = max(lags.get(a.owner, 0), 1)
-        for _, dst in g.out_edges(n):
+        for _, dst, data in g.out_edges(n, data=True):
             if dst not in ns:
-                collect.add(n)
+                e = data["attr"]
+                if e.at is not None and e.at == (p.steps - 1 if direction > 0 else 0):
+                    finals.add(n)  # its last value is enough: no sequence is kept
+                else:
+                    collect.add(n)
     for o in p.outputs:
         if o.per_step and o.name in ns:
             collect.add(o.name)
@@ -302,7 +314,8 @@ def _loop(p: Program, nodes: list[str], direction: int) -> Loop:
                 collect.add(root)  # (its input is the logits of a final softmax)
                 collect.update(s for s in g.predecessors(root) if s in ns)
     order = list(nx.lexicographical_topological_sort(same, key=p.order))
-    return Loop(direction, tuple(order), {k: v for k, v in lags.items() if v}, frozenset(history), frozenset(collect))
+    return Loop(direction, tuple(order), {k: v for k, v in lags.items() if v}, frozenset(history), frozenset(collect),
+                frozenset(finals - collect))
 
 
 def choose_lowering(program: Program, lowering: str = "auto") -> str:

@@ -414,14 +414,15 @@ class Cell(layers.Layer):
         u = self.units
         if self.cell == "rnn":
             return ops.tanh(xw + self._mix(h, self.recurrent_kernel))
+        # (one split, not a slice per gate: each slice's gradient is a zero-padded copy of all the gates)
         if self.cell == "gru":
-            zr = ops.sigmoid(xw[..., :2 * u] + self._mix(h, self.recurrent_kernel[..., :2 * u]))
-            z, r = zr[..., :u], zr[..., u:]
-            n = ops.tanh(xw[..., 2 * u:] + self._mix(r * h, self.recurrent_kernel[..., 2 * u:]))
+            x_zr, x_n = ops.split(xw, [2 * u], axis=-1)
+            u_zr, u_n = ops.split(self.recurrent_kernel, [2 * u], axis=-1)
+            z, r = ops.split(ops.sigmoid(x_zr + self._mix(h, u_zr)), 2, axis=-1)
+            n = ops.tanh(x_n + self._mix(r * h, u_n))
             return (1.0 - z) * n + z * h
-        gates = xw + self._mix(h, self.recurrent_kernel)
-        i, f = ops.sigmoid(gates[..., :u]), ops.sigmoid(gates[..., u:2 * u])
-        g, o = ops.tanh(gates[..., 2 * u:3 * u]), ops.sigmoid(gates[..., 3 * u:])
+        i, f, g, o = ops.split(xw + self._mix(h, self.recurrent_kernel), 4, axis=-1)
+        i, f, g, o = ops.sigmoid(i), ops.sigmoid(f), ops.tanh(g), ops.sigmoid(o)
         c_new = f * c + i * g
         return [o * ops.tanh(c_new), c_new]
 

@@ -1,7 +1,7 @@
 """Prepared IR -> keras.Model that runs the steps in `tf.while_loop`: a graph whose size does not grow with T.
 
-The schedule comes from passes/loops.py: values once, sequences (everything that does not
-depend on the recurrence) for all steps at once with the steps folded into the batch, and
+The schedule comes from passes/loops.py: values once, sequences (what depends neither on the
+recurrence nor on weights) for all steps at once with the steps folded into the batch, and
 loops step by step.  Every layer object is the one the unrolled lowering would build for
 the same weight id (same builders, same names), so the two lowerings hold the same weights
 and compute the same function; tests/test_lowering.py checks outputs and gradients.
@@ -189,7 +189,8 @@ class _Run:
         self.seqs: dict[str, Any] = {}  # (batch, T, ...) per timed node computed outside the current loop
         self.current: dict[str, Any] | None = None  # when streaming: every timed node's value at this step
         self.branchless = False  # guards select with `where` rather than tf.switch_case (for TFLite)
-        self.projected: dict[str, Any] = {}  # cell op -> its input projection (batch, T, ...) or (batch, ...)
+        self.step_arrays: dict[str, Any] = {}  # inside a loop: the sequences it reads, as TensorArrays
+        self.finals: dict[str, Any] = {}  # a loop's last value of the nodes read after it only there
 
     # ---- reads -----------------------------------------------------------------------------------
     def init(self, name: str):
@@ -215,13 +216,30 @@ class _Run:
     def read_sequence(self, src: str, e: EdgeAttr, seq, t):
         """A read of a node whose every step is known: a fixed step, a range, or t - lag (init outside)."""
         if e.at is not None:
-            return seq[:, e.at]
+            return self.finals[src] if src in self.finals else seq[:, e.at]
         if e.window is not None:
             return _Ranged(seq, self.step_mask(e.window, t))
         idx = ops.cast(t, "int32") - int(e.lag or 0)
+        got = self.step_of(src, seq, ops.clip(idx, 0, self.T - 1))
+        if not e.lag:
+            return got
         inside = (idx >= 0) & (idx < self.T)
-        got = ops.take(seq, ops.clip(idx, 0, self.T - 1), axis=1)
         return ops.where(inside, got, self.init(src))
+
+    def step_of(self, key: str, seq, idx):
+        """seq[:, idx]: inside a loop, read from a TensorArray of the steps (its gradient adds into one step,
+        where a gather's would build a whole (batch, T, ...) tensor at every step: quadratic in T)."""
+        ta = self.step_arrays.get(key)
+        if ta is not None:
+            return ta.read(idx)
+        return ops.take(seq, idx, axis=1)
+
+    def unstack(self, key: str, seq) -> None:
+        """Before a loop: the steps of a sequence it reads, as a TensorArray (time-major)."""
+        if key not in self.step_arrays:
+            perm = [1, 0] + list(range(2, len(seq.shape)))
+            self.step_arrays[key] = tf.TensorArray(seq.dtype, size=self.T, clear_after_read=False).unstack(
+                tf.transpose(seq, perm))
 
     def read(self, src: str, e: EdgeAttr, t, state: "_Step | None"):
         a = self.p.node(src)
@@ -229,13 +247,15 @@ class _Run:
             return self.env[src]
         if state is None and self.current is not None:  # a streamed head: [last] is this step
             return self.current[src]
+        if src in self.finals and e.at is not None:
+            return self.finals[src]  # (a loop's last value: what `h[last]` reads after it)
         if state is not None and src in state.loop_nodes:
             if e.window is not None:
                 hist = ops.transpose(state.hist[src], [1, 0] + list(range(2, len(self.prog.shapes[src]) + 2)))
                 return _Ranged(hist, self.step_mask(e.window, t))
             if not e.lag:
                 return state.cur[src]
-            return state.bufs[src][:, abs(e.lag) - 1]
+            return state.bufs[src][abs(e.lag) - 1]
         return self.read_sequence(src, e, self.seqs[src], t)
 
     # ---- applying a kind ----------------------------------------------------------------------
@@ -314,7 +334,7 @@ class _Run:
     def start(self, loop: Loop) -> tuple[dict, dict, dict]:
         """A loop's carried state before its first step: shift registers, histories, LSTM cell states."""
         shapes = self.prog.shapes
-        bufs = {s: ops.repeat(self.init(s)[:, None], k, axis=1) for s, k in loop.lags.items()}
+        bufs = {s: (self.init(s),) * k for s, k in loop.lags.items()}  # a shift register: newest first
         hist = {s: ops.zeros((self.T, self.batch, *shapes[s]), dtype="float32") for s in loop.history}
         cells = {self.p.node(n).owner: ops.zeros((self.batch, *shapes[self.p.node(n).owner]), dtype="float32")
                  for n in loop.order if self.p.node(n).role is Role.OP and KINDS[self.p.node(n).kind].states == 2}
@@ -336,29 +356,38 @@ class _Run:
                 if self.lengths is not None:
                     keep = ops.reshape(ops.cast(t, "int32") < ops.cast(self.lengths, "int32"),
                                        (-1,) + (1,) * len(shapes[n]))
-                    v = ops.where(keep, v, bufs[n][:, 0])
+                    v = ops.where(keep, v, bufs[n][0])
                 st.cur[n] = v
                 if n in st.hist:
                     st.hist[n] = tf.tensor_scatter_nd_update(st.hist[n], tf.reshape(t, (1, 1)), v[None])
             else:
                 st.cur[n] = self.op(n, t, st)
-        new_bufs = {s: ops.concatenate([st.cur[s][:, None], b[:, :-1]], axis=1) for s, b in bufs.items()}
+        new_bufs = {s: (st.cur[s],) + b[:-1] for s, b in bufs.items()}  # (no copy: a tuple of tensors shifts)
         return st.cur, new_bufs, st.hist, st.cells
 
     def loop(self, loop: Loop) -> None:
         """Run one loop with tf.while_loop; what later units read comes out as sequences."""
         T, d = self.T, loop.direction
-        self.project_inputs(loop)
+        self.step_arrays = {}
+        for n in loop.order:  # the sequences the loop reads one step at a time
+            for src, e in self.prog._in_edges(n):
+                if src not in loop.order and src in self.seqs and e.window is None and e.at is None:
+                    self.unstack(src, self.seqs[src])
         bufs, hist, cells = self.start(loop)
         tas = {n: tf.TensorArray(tf.float32, size=T, element_shape=None) for n in sorted(loop.collect)}
 
-        def body(i, bufs, hist, cells, tas):
+        last = {n: ops.zeros((self.batch, *self.prog.shapes[n]), dtype="float32") for n in sorted(loop.finals)}
+
+        def body(i, bufs, hist, cells, tas, last):
             t = i if d > 0 else T - 1 - i
             cur, bufs, hist, cells = self.advance(loop, t, bufs, hist, cells)
-            return i + 1, bufs, hist, cells, {n: ta.write(t, cur[n]) for n, ta in tas.items()}
+            return (i + 1, bufs, hist, cells, {n: ta.write(t, cur[n]) for n, ta in tas.items()},
+                    {n: cur[n] for n in last})
 
-        _, _, _, _, tas = tf.while_loop(lambda i, *_: i < T, body, (tf.constant(0), bufs, hist, cells, tas),
-                                        maximum_iterations=T)
+        _, _, _, _, tas, last = tf.while_loop(lambda i, *_: i < T, body,
+                                              (tf.constant(0), bufs, hist, cells, tas, last), maximum_iterations=T)
+        self.finals.update(last)
+        self.step_arrays = {}
         for n, ta in tas.items():
             stacked = ta.stack()
             self.seqs[n] = ops.transpose(stacked, [1, 0] + list(range(2, len(stacked.shape))))
@@ -366,42 +395,12 @@ class _Run:
     def op(self, n: str, t, st: "_Step"):
         a = self.p.node(n)
         kind = KINDS[a.kind or ""]
-        if kind.is_cell and n in self.projected:  # the input projection was computed for all steps
-            (x_src, x_edge), (h_src, h_edge) = self.prog._in_edges(n)[:2]
-            xw = ops.take(self.projected[n], ops.cast(t, "int32"), axis=1) if self.p.node(x_src).timed \
-                else self.projected[n]
-            h = self.read(h_src, h_edge, t, st)
-            layer = self.prog.objects[a.layer or a.name]
-            if kind.states == 2:
-                h, c = layer.recur(xw, h, st.cells[a.owner])
-                st.cells[a.owner] = c
-                return h
-            return layer.recur(xw, h)
         xs = [self.read(src, e, t, st) for src, e in self.prog._in_edges(n)]
         if kind.is_cell and kind.states == 2:
             h, c = self.apply(n, xs + [st.cells[a.owner]], t)
             st.cells[a.owner] = c
             return h
         return self.apply(n, xs, t)
-
-    def project_inputs(self, loop: Loop) -> None:
-        """Before a loop: each cell's input projection, for every step at once when its input is a known
-        sequence (or once, for a value): one large matrix product instead of one per step."""
-        for n in loop.order:
-            a = self.p.node(n)
-            kind = KINDS[a.kind or ""] if a.role is Role.OP else None
-            if kind is None or not kind.is_cell:
-                continue
-            src, e = self.prog._in_edges(n)[0]
-            if src in loop.order or e.window is not None or e.lag or e.at is not None:
-                continue  # computed in the loop, or read at another step: projected step by step
-            layer = self.prog.objects[a.layer or a.name]
-            if not self.p.node(src).timed:
-                self.projected[n] = layer.project(self.env[src])
-                continue
-            seq = self.seqs[src]
-            flat = layer.project(ops.reshape(seq, (-1, *self.prog.shapes[src])))
-            self.projected[n] = ops.reshape(flat, (-1, self.T, *flat.shape[1:]))
 
     def equation_root(self, s: str, i: int, t, st: "_Step"):
         src, e = self.prog._in_edges(s)[i]
@@ -565,7 +564,7 @@ class StepFunctions(tf.Module):
         run = self._run(reference)
         bufs, _, cells = run.start(self.loop)
         state = {"t": tf.constant(0, tf.int32)}
-        state.update({f"buf_{s}": v for s, v in bufs.items()})
+        state.update({f"buf_{s}": ops.stack(v, axis=1) for s, v in bufs.items()})
         state.update({f"cell_{s}": v for s, v in cells.items()})
         return state
 
@@ -576,13 +575,13 @@ class StepFunctions(tf.Module):
         reference = inputs[self.inputs[0].name]
         run = self._run(reference, lengths, training)
         t = state["t"]
-        bufs = {s: state[f"buf_{s}"] for s in self.loop.lags}
+        bufs = {s: tuple(state[f"buf_{s}"][:, i] for i in range(k)) for s, k in self.loop.lags.items()}
         cells = {s: state[f"cell_{s}"] for s in self._cells()}
         learned = [s for s in bufs if self.p.inits.get(s) == "learned"]
         if learned:  # step 0 starts from the initial state whatever state is passed (zeros will do)
             first, _, _ = run.start(self.loop)
             for s in learned:
-                bufs[s] = ops.where(ops.equal(t, 0), first[s], bufs[s])
+                bufs[s] = tuple(ops.where(ops.equal(t, 0), a, b) for a, b in zip(first[s], bufs[s]))
         given = {name: inputs[name] for name in inputs}
         for n in self.before_steps:
             run.env[n] = run.value(n)
@@ -598,7 +597,7 @@ class StepFunctions(tf.Module):
                 name = next(iter(self.p.folded.predecessors(next(iter(self.p.folded.predecessors(o.name))))))
             outputs[o.name] = cur[name] if self.p.node(name).timed else run.env[name]
         new = {"t": t + 1}
-        new.update({f"buf_{s}": v for s, v in bufs.items()})
+        new.update({f"buf_{s}": ops.stack(v, axis=1) for s, v in bufs.items()})
         new.update({f"cell_{s}": v for s, v in cells.items()})
         return outputs, new
 
