@@ -72,7 +72,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "cut between them (0: off; overrides the spec's `tbptt`)")
     p.add_argument("--lowering", choices=("unrolled", "looped", "auto"), default=None,
                    help="every step in the graph (unrolled), a tf.while_loop over the steps (looped), or "
-                        "looped from 64 steps when the spec can loop (auto, the default)")
+                        "looped from 200 steps when the spec can loop (auto, the default)")
     p.add_argument("--deterministic", action="store_true",
                    help="ask TensorFlow for deterministic kernels (slower on GPU; CPU runs are repeatable anyway)")
     p.add_argument("--out", metavar="DIR", help="run folder, new or empty (default runs/<spec>-<time>/)")

@@ -31,7 +31,7 @@ __all__ = ["NotLoopable", "Loop", "Unit", "LoopPlan", "plan_loops", "equations_o
            "AUTO_LOOPED_FROM"]
 
 LOWERINGS = ("unrolled", "looped", "auto")
-AUTO_LOOPED_FROM = 64  # `auto` loops from this many steps (the unrolled graph's build and trace grow with T)
+AUTO_LOOPED_FROM = 200  # `auto` loops from here: the unrolled trace then takes over 20 s and 0.5 GB (docs/benchmarks.md)
 
 
 class NotLoopable(ValueError):
