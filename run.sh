@@ -27,6 +27,15 @@ setup() {
   fi
 }
 
+browser() {  # the playground's browser test drives Debian's Chromium (a browser cannot be downloaded here)
+  if ! command -v chromium >/dev/null 2>&1; then
+    echo "run.sh: installing Chromium with apt-get (for the playground's browser test)" >&2
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  fi
+}
+
 case "${1:-}" in
   setup)
     setup ;;
@@ -43,6 +52,7 @@ case "${1:-}" in
     ;;
   test)
     setup
+    browser
     set +e
     .venv/bin/python -m pytest -q tests "${@:2}"
     rc=$?

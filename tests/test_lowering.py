@@ -156,3 +156,25 @@ def test_cli_trains_a_long_sequence_with_the_looped_lowering(tmp_path: Path, cap
     import json
 
     assert json.loads((out / "manifest.json").read_text())["lowering"] == "looped"
+
+
+def test_a_ten_thousand_step_spec_trains_looped(tmp_path: Path) -> None:
+    # The limit on steps, through the CLI: the looped graph does not grow with T.
+    from rnndsl.cli import main
+
+    data = tmp_path / "long.npz"
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 10_000, 1)).astype("float32")
+    y = (x[:, -100:, 0].mean(1) > 0).astype("int64")
+    np.savez(data, x_train=x[:8], y_train=y[:8], x_test=x[8:], y_test=y[8:])
+    spec = tmp_path / "long.rnn"
+    spec.write_text("model ten_thousand\ninput x[t]: (1,)\ntarget y: class(2)\n"
+                    "h[t] = tanh(dense(x[t], 8) + dense(h[t-1], 8) + dense(h[t-100], 8))\n"
+                    "y = h[last] | dense(2)\ntrain { batch 8  epochs 1 }\n")
+    out = tmp_path / "run"
+    assert main(["compile", str(spec), "--train", "--data", str(data), "--lowering", "looped", "--out", str(out),
+                 "--no-summary"]) == 0
+    import json
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["lowering"] == "looped" and manifest["steps"] == 10_000 and manifest["epochs_done"] == 1
