@@ -18,7 +18,7 @@ from conftest import ROOT, SPECS
 PKG = ROOT / "rnndsl"
 # Each layer may import itself and the layers before it, never one after it.
 LAYERS = ["errors", "limits", "catalogue", "syntax", "ir", "semantics", "checks", "pipeline", "passes", "data", "backends",
-          "training", "cli"]
+          "lsp", "serve", "training", "cli"]
 FRONT_END = ["errors", "limits", "catalogue", "syntax", "ir", "semantics", "checks", "pipeline", "passes"]
 HEAVY = ("tensorflow", "keras", "matplotlib")
 

@@ -7,15 +7,16 @@ from ..ir import EdgeKind, Role
 from ..ir.dump import dump_program, steps_text
 from .facts import Checked
 
-__all__ = ["summary", "ir_dump", "steps_text"]
+__all__ = ["summary", "ir_dump", "steps_text", "rows"]
 
 
-def _rows(c: Checked) -> list[tuple[str, str, str, str, str, str]]:
+def rows(c: Checked) -> list[tuple[str, str, str, str, str, str]]:
+    """The table `check` prints: name, kind, shape, steps, params, FLOPs per sample (one row per node)."""
     p = c.program
     layer_params = {layer.id: layer.params for layer in c.layers}
     flops_by_node = c.flops
     seen: set[str] = set()
-    rows = []
+    out = []
     for name in sorted(p.folded.nodes, key=lambda n: _grouped(c, n)):
         a = p.node(name)
         if a.role is Role.CONST:
@@ -31,7 +32,7 @@ def _rows(c: Checked) -> list[tuple[str, str, str, str, str, str]]:
             else:
                 seen.add(a.layer)
                 params = f"{layer_params[a.layer]:,}" if a.layer in layer_params else "?"
-            rows.append(("  " + name, what, shape, steps_text(a.steps), params, f"{flops_by_node.get(name, 0):,}"))
+            out.append(("  " + name, what, shape, steps_text(a.steps), params, f"{flops_by_node.get(name, 0):,}"))
         else:
             init = p.inits.get(name)
             what = a.role.value + (f", init {init}" if a.role is Role.STREAM and init != "zeros" else "")
@@ -40,8 +41,8 @@ def _rows(c: Checked) -> list[tuple[str, str, str, str, str, str]]:
             if a.role is Role.PARAM:
                 what += f", init {a.params['init']}"
             params = f"{c.tensors[name]:,}" if name in c.tensors else "-"
-            rows.append((name, what, shape, steps_text(a.steps), params, "-"))
-    return rows
+            out.append((name, what, shape, steps_text(a.steps), params, "-"))
+    return out
 
 
 def _grouped(c: Checked, name: str) -> tuple[int, int, int]:
@@ -69,10 +70,10 @@ def summary(c: Checked) -> str:
     for graph in ("folded", "unrolled"):
         counts = c.edge_counts(graph)
         lines.append(f"  edges ({graph}): " + ", ".join(f"{k.value} {counts[k.value]}" for k in EdgeKind))
-    rows = [("name", "kind", "shape", "steps", "params", "FLOPs/sample"), *_rows(c)]
-    widths = [max(len(r[i]) for r in rows) for i in range(6)]
+    table = [("name", "kind", "shape", "steps", "params", "FLOPs/sample"), *rows(c)]
+    widths = [max(len(r[i]) for r in table) for i in range(6)]
     lines.append("")
-    for i, r in enumerate(rows):
+    for i, r in enumerate(table):
         cells = [r[j].ljust(widths[j]) if j < 4 else r[j].rjust(widths[j]) for j in range(6)]
         lines.append("  " + "  ".join(cells).rstrip())
         if i == 0:

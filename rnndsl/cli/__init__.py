@@ -13,7 +13,7 @@ import traceback
 from typing import Sequence
 
 from ..errors import SpecError
-from . import check, compare, compile, export, render
+from . import check, compare, compile, export, fmt, lsp, render, serve
 from .common import UsageError
 
 __all__ = ["main", "build_parser", "UsageError"]
@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     compile.add_parser(sub)
     compare.add_parser(sub)
     export.add_parser(sub)
+    lsp.add_parser(sub)
+    fmt.add_parser(sub)
+    serve.add_parser(sub)
     return ap
 
 

@@ -11,7 +11,7 @@ from ..errors import SpecError, render_all
 from ..limits import MAX_SPEC_BYTES
 from ..pipeline import Analysed, Bindings, analyse
 
-__all__ = ["UsageError", "read_spec", "load", "check_output_path", "write_atomic"]
+__all__ = ["UsageError", "read_spec", "decode_spec", "load", "check_output_path", "write_atomic"]
 
 
 class UsageError(Exception):
@@ -42,6 +42,11 @@ def read_spec(path: str) -> str:
         raise UsageError(f"{path}: cannot read: {err.strerror or err}") from None
     finally:
         os.close(fd)
+    return decode_spec(data, path)
+
+
+def decode_spec(data: bytes, path: str) -> str:
+    """Spec bytes as text: at most MAX_SPEC_BYTES, UTF-8 (the error names the line)."""
     if len(data) > MAX_SPEC_BYTES:
         raise UsageError(f"{path}: more than {MAX_SPEC_BYTES:,} bytes; a spec may have at most {MAX_SPEC_BYTES:,}")
     try:

@@ -1,0 +1,212 @@
+"""What the playground's endpoints compute, apart from HTTP: check, render, the compile command.
+
+Everything here runs the same code as the command line: `pipeline.analyse` (as `rnndsl check`),
+`emit_dot` and `render_bytes` (as `rnndsl render`). Nothing imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import shlex
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from ..backends.dot import RenderError, emit_dot, render_bytes
+from ..catalogue import KINDS, fmt_shape
+from ..checks import Checked
+from ..checks.report import rows as table_rows, summary
+from ..errors import Diagnostic, SpecError, render_all
+from ..ir import Role
+from ..pipeline import Analysed, analyse
+
+__all__ = ["DEFAULT_STEPS", "MAX_DRAWN_STEPS", "check_text", "render_svg", "compile_command", "annotate_svg",
+           "drawn_steps", "diagnostic_json", "SpecRejected", "RenderError"]
+
+DEFAULT_STEPS = 12  # a spec with more steps is drawn as its first 12, an ellipsis and the last (typing stays fast)
+MAX_DRAWN_STEPS = 64  # the most steps a client may ask to see drawn
+_CACHE_SIZE = 8  # analyses kept (a big spec's unrolled graph is large)
+
+
+class SpecRejected(Exception):
+    """The spec has errors: the render endpoint answers with its diagnostics."""
+
+    def __init__(self, diagnostics: tuple[Diagnostic, ...]):
+        super().__init__("the spec has errors")
+        self.diagnostics = diagnostics
+
+
+class _Analyses:
+    """The last few analyses by text (one spec is checked once, then rendered in two views).
+
+    A lock serialises the front end: requests come from several server threads at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, Analysed | SpecError] = OrderedDict()
+
+    def get(self, text: str) -> Analysed:
+        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                found = self._cache[key]
+            else:
+                try:
+                    found = analyse(text)
+                except SpecError as err:
+                    found = err
+                self._cache[key] = found
+                while len(self._cache) > _CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        if isinstance(found, SpecError):
+            raise found
+        return found
+
+
+_ANALYSES = _Analyses()
+
+
+def diagnostic_json(d: Diagnostic) -> dict[str, Any]:
+    s = d.span
+    return {"severity": d.severity, "code": d.code, "message": d.message, "notes": list(d.notes),
+            "line": s.line, "col": s.col, "end_line": s.end_line, "end_col": s.end_col}
+
+
+def _ordered(diags: tuple[Diagnostic, ...]) -> list[Diagnostic]:
+    return sorted(diags, key=lambda d: (d.span.line, d.span.col, d.code))
+
+
+def check_text(text: str, filename: str = "spec.rnn") -> dict[str, Any]:
+    """The `rnndsl check` of `text`: diagnostics (with line and column), the report and the parameter table."""
+    try:
+        checked = _ANALYSES.get(text).checked
+    except SpecError as err:
+        diags = _ordered(err.diagnostics)
+        return {"ok": False, "diagnostics": [diagnostic_json(d) for d in diags],
+                "report": render_all(diags, text, filename), "rows": [], "total_params": None, "total_flops": None}
+    p = checked.program
+    report = summary(checked)
+    if checked.warnings:
+        report += "\n\n" + render_all(_ordered(checked.warnings), text, filename)
+    rows = [{"name": r[0].strip(), "op": r[0].startswith("  "), "kind": r[1], "shape": r[2], "steps": r[3],
+             "params": r[4], "flops": r[5]} for r in table_rows(checked)]
+    return {"ok": True, "diagnostics": [diagnostic_json(d) for d in _ordered(checked.warnings)], "report": report,
+            "rows": rows, "total_params": checked.total_params, "total_flops": checked.total_flops,
+            "name": p.name, "steps": p.steps, "streams": list(p.streams), "data": p.data,
+            "inputs": [i.name for i in p.inputs]}
+
+
+def drawn_steps(checked: Checked, steps: int | None) -> int | None:
+    """How many steps to draw: what was asked (at most MAX_DRAWN_STEPS), else all up to DEFAULT_STEPS."""
+    total = checked.program.steps
+    want = DEFAULT_STEPS if steps is None else max(1, min(int(steps), MAX_DRAWN_STEPS))
+    return None if want >= total else want
+
+
+def render_svg(text: str, view: str, steps: int | None = None, shapes: bool = False) -> bytes:
+    """The SVG `rnndsl render --view VIEW --steps N` draws, each node's <title> naming its shape.
+
+    Raises SpecRejected for a spec with errors, RenderError when Graphviz is missing or fails."""
+    if view not in ("unrolled", "folded"):
+        raise ValueError("view must be 'unrolled' or 'folded'")
+    try:
+        checked = _ANALYSES.get(text).checked
+    except SpecError as err:
+        raise SpecRejected(tuple(_ordered(err.diagnostics))) from None
+    dot = emit_dot(checked, view=view, shapes=shapes, max_steps=drawn_steps(checked, steps))
+    return annotate_svg(render_bytes(dot, "svg"), checked)
+
+
+_NODE_TITLE = re.compile(rb'(<g id="[^"]*" class="node">\s*<title>)(.*?)(</title>)', re.S)
+_EDGE_TITLE = re.compile(rb'(<g id="[^"]*" class="edge">\s*<title>)(.*?)(</title>)', re.S)
+_STEP_ID = re.compile(r"^(.+)@(\d+|init|\.\.\.)$")
+
+
+def _describe(c: Checked, node_id: str) -> str | None:
+    """A node's tooltip: its name as written in the spec, what it is, and its shape."""
+    p = c.program
+    m = _STEP_ID.match(node_id)
+    name, at = (m.group(1), m.group(2)) if m else (node_id, None)
+    if name not in p.folded.nodes:
+        return None
+    a = p.node(name)
+    shape = f"shape {fmt_shape(c.shapes[name])}" if name in c.shapes else "shape ?"
+    if at == "...":
+        return f"{name}: the steps not drawn"
+    if at == "init":
+        init = p.inits.get(name, "zeros")
+        return f"{name} before step 0: initial state ({init}), {shape}"
+    shown = f"{name}[{at}]" if at is not None else name
+    if a.role is Role.OP:
+        what = KINDS[a.kind or ""].describe(a.params)
+    elif a.role is Role.STREAM:
+        what = "stream"
+    else:
+        what = a.role.value
+    return f"{shown}: {what}, {shape}"
+
+
+def _edge_name(node_id: str) -> str:
+    m = _STEP_ID.match(node_id)
+    if m and m.group(2).isdigit():
+        return f"{m.group(1)}[{m.group(2)}]"
+    if m and m.group(2) == "init":
+        return f"{m.group(1)} (initial state)"
+    return node_id
+
+
+def annotate_svg(svg: bytes, checked: Checked) -> bytes:
+    """Rewrite Graphviz's <title> of every node (its DOT id, `h@3`) as `h[3]: stream, shape (64,)`."""
+
+    def node(m: re.Match) -> bytes:
+        node_id = html.unescape(m.group(2).decode("utf-8"))
+        text = _describe(checked, node_id)
+        if text is None:
+            return m.group(0)
+        return m.group(1) + html.escape(text).encode("utf-8") + m.group(3)
+
+    def edge(m: re.Match) -> bytes:
+        ends = html.unescape(m.group(2).decode("utf-8")).split("->")
+        if len(ends) != 2:
+            return m.group(0)
+        text = f"{_edge_name(ends[0])} \u2192 {_edge_name(ends[1])}"
+        return m.group(1) + html.escape(text).encode("utf-8") + m.group(3)
+
+    return _EDGE_TITLE.sub(edge, _NODE_TITLE.sub(node, svg))
+
+
+def compile_command(text: str, spec_path: str | None, dirty: bool, data: str = "", data_dir: str = "",
+                    epochs: int | None = None) -> dict[str, Any]:
+    """The `rnndsl compile SPEC --train ...` line for the spec, every argument shell-quoted, and notes on it."""
+    notes: list[str] = []
+    try:
+        program = _ANALYSES.get(text).checked.program
+    except SpecError:
+        program = None
+        notes.append("the spec has errors: `rnndsl compile` will refuse it until they are fixed")
+    spec = spec_path or "spec.rnn"
+    if spec_path is None:
+        notes.append("the editor's text is not a file: save it as spec.rnn first")
+    elif dirty:
+        notes.append(f"the editor has unsaved changes: save them, or the command trains {spec_path} as it is on disk")
+    words = ["rnndsl", "compile", spec, "--train"]
+    data = data.strip()
+    data_dir = data_dir.strip()
+    builtin = program.data if program is not None else None
+    if data:
+        words += ["--data", data]
+    elif program is not None and builtin is None:
+        words += ["--data", "DATA_FILE"]
+        notes.append("replace DATA_FILE with your .ts, .npz or .csv file (docs/data.md)")
+    if data_dir:
+        words += ["--data-dir", data_dir]
+    elif builtin in ("mnist", "cifar10") and data in ("", builtin):
+        notes.append(f"{builtin} is read from --data-dir DIR (nothing is downloaded); "
+                     f"or fill in 'synthetic' as the data to try it on generated data")
+    if epochs is not None:
+        words += ["--epochs", str(int(epochs))]
+    return {"command": " ".join(shlex.quote(w) for w in words), "notes": notes}
+
