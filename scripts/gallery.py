@@ -24,7 +24,8 @@ def main() -> None:
     lines = ["# Gallery", "",
              "Every spec in both views, drawn by `rnndsl render` (regenerate with `python scripts/gallery.py`).",
              "Unrolled: a column per step, a lane per stream; red edges cross between streams, blue stay in a",
-             "stream, purple dashed ones skip steps (lag-k), green dashed ones read a later step, orange dashed ones a",
+             "stream, purple dashed ones skip steps of the same stream (t-k), dark-red dashed ones of another stream,",
+             "green dashed ones read a later step, orange dashed ones a",
              "fixed step, teal fans a range of steps; shaded ellipses are learned params. Folded: one node",
              "per stream, recurrent reads as labelled loops. Long unrollings (28 steps) show the first 6 steps.", ""]
     for path in specs:

@@ -1,7 +1,10 @@
 """Checked IR -> Graphviz DOT text, in two views.
 
-* unrolled: one column per step, one swim-lane per stream (input streams at the bottom),
-  the values that feed the streams on the left, the head as one table node on the right.
+* unrolled: one column per step, one swim-lane per stream, lanes ordered bottom-up so that each
+  stream sits just above what it reads at the same step (inputs at the bottom); the values that
+  feed the streams on the left, the head as one table node on the right.  Every node is pinned
+  and every edge carries its own curve (see geometry.py): edges bow around the nodes they would
+  cross, and each read is labelled once.
 * folded: one node per stream and value; recurrent reads are loops labelled t-1, t-2, ...,
   with the guards they hold under.
 
@@ -12,7 +15,7 @@ The text is built by hand in a fixed order, so the same spec gives byte-identica
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 
 import networkx as nx
@@ -21,20 +24,28 @@ from ...catalogue import KINDS, Category, fmt_shape
 from ...checks import Checked
 from ...ir import INIT, EdgeKind, Role, Window
 from ...ir.dump import steps_text
+from .geometry import Box, Canvas, pos_text, text_size
 
-__all__ = ["emit_dot", "Read", "value_reads", "EDGE_STYLE"]
+__all__ = ["emit_dot", "Read", "value_reads", "EDGE_STYLE", "CROSS_LAG_K", "style_of"]
 
-# colour, style, pen width, and a word for the legend
-EDGE_STYLE: dict[EdgeKind, tuple[str, str, str, str]] = {
+CROSS_LAG_K = "cross-lag-k"  # a lag-k read of another stream: a style of its own, not an EdgeKind
+
+# colour, style, pen width, and a word for the legend (keys: EdgeKind values and CROSS_LAG_K)
+EDGE_STYLE: dict[str, tuple[str, str, str, str]] = {
     EdgeKind.FEED: ("#555555", "solid", "1.0", "feed (same step)"),
     EdgeKind.SAME: ("#1f5fbf", "solid", "2.0", "same stream, t-1"),
     EdgeKind.CROSS: ("#d62728", "bold", "2.6", "crossed between streams, t-1"),
-    EdgeKind.LAG_K: ("#8e44ad", "dashed", "2.0", "lag-k (t-k, k >= 2)"),
+    EdgeKind.LAG_K: ("#8e44ad", "dashed", "2.0", "same stream, t-k (k >= 2)"),
+    CROSS_LAG_K: ("#b0122b", "dashed", "2.4", "crossed between streams, t-k (k >= 2)"),
     EdgeKind.REVERSED: ("#2a9d4b", "dashed", "2.0", "reversed time (t+k)"),
     EdgeKind.FIXED: ("#d35400", "dashed", "1.6", "one fixed step ([3], [last]) at every step"),
     EdgeKind.WINDOW: ("#138d75", "solid", "1.2", "a range of steps ([lo..hi]), reduced"),
 }
+_STYLE_ORDER = [EdgeKind.FEED, EdgeKind.SAME, EdgeKind.CROSS, EdgeKind.LAG_K, CROSS_LAG_K, EdgeKind.REVERSED,
+                EdgeKind.FIXED, EdgeKind.WINDOW]
 _STREAM_FILL = ["#dbe8fb", "#fde0dc", "#e3f4e1", "#f3e5f5", "#fff3cd", "#e0f2f1"]
+# element-wise operators with a constant or a param: shown as "x 0.5", "+ param b"
+_SYMBOL = {"add": "+", "sub": "\u2212", "mul": "\u00d7", "div": "\u00f7"}
 
 
 def _hidden(kind_name: str | None) -> bool:
@@ -56,10 +67,53 @@ class Read:
     window: Window | None = None  # a read of a range of steps
 
 
+def style_of(r: Read) -> str:
+    """The drawing style of a read: its EdgeKind, or CROSS_LAG_K for t-k (k >= 2) of another stream."""
+    if r.kind is EdgeKind.LAG_K and r.src != r.dst:
+        return CROSS_LAG_K
+    return r.kind
+
+
+def _number(v: float) -> str:
+    return f"{v:g}"
+
+
+def _scalar_label(c: Checked, name: str, operands: bool = True) -> str | None:
+    """An element-wise operator whose other operand is a number or a learned param: "x 0.5", "+ param b".
+
+    `operands=False` counts numbers only (a param is drawn as a node of its own)."""
+    p = c.program
+    a = p.node(name)
+    if a.kind not in _SYMBOL:
+        return None
+    ins = sorted(p.folded.in_edges(name, data=True), key=lambda e: e[2]["attr"].port)
+    kinds = [p.node(src).role for src, _, _ in ins]
+
+    def says(src: str) -> str | None:
+        s = p.node(src)
+        if s.role is Role.CONST:
+            return _number(float(s.params["value"]))
+        if operands and s.role is Role.PARAM:
+            return f"param {src}"
+        return None
+
+    if len(ins) != 2:
+        return None
+    sym = _SYMBOL[a.kind]
+    right, left = says(ins[1][0]), says(ins[0][0])
+    if right is not None and left is None:
+        return f"{sym} {right}"
+    if left is not None and right is None:
+        return f"{sym} {left}" if a.kind in ("add", "mul") else f"{left} {sym} \u00b7"
+    if left is not None and right is not None and kinds[0] is not Role.CONST:
+        return f"{sym} {right}"
+    return None
+
+
 def _op_label(c: Checked, name: str) -> str | None:
     a = c.program.node(name)
     if _hidden(a.kind):
-        return None
+        return _scalar_label(c, name, operands=False)
     if a.layer is not None and a.layer.split(".")[0] in c.program.named_layers:
         return a.layer.split(".")[0]
     kind = KINDS[a.kind]
@@ -155,13 +209,29 @@ def _read_label(r: Read, shapes: dict[str, tuple[int, ...]] | None, show_lag: bo
     return "\\n".join(parts)
 
 
-def _header(dot: _Dot, c: Checked, view: str, rankdir: str) -> None:
+def _wrap(label: str, width: int = 30) -> str:
+    """A long chain of layers ("dense 32 > dense 1 > softmax over steps") broken after a ">"."""
+    out = []
+    for line in label.split("\\n"):
+        parts = line.split(" > ")
+        cur = parts[0]
+        for part in parts[1:]:
+            if len(cur) + 3 + len(part) > width:
+                out.append(cur + " >")
+                cur = part
+            else:
+                cur += " > " + part
+        out.append(cur)
+    return "\\n".join(out)
+
+
+def _header(dot: _Dot, c: Checked, view: str, rankdir: str, drawn: str = "") -> None:
     p = c.program
     title = _text(p.title)
     steps = f"{p.steps} step{'s' if p.steps != 1 else ''}" if p.streams else "no recurrence"
     if p.steps_from_data and p.streams:
         steps = f"steps from the data (drawn at {p.steps})"
-    sub = f"{p.name}: {view} view, {steps}, {c.total_params:,} parameters"
+    sub = f"{p.name}: {view} view, {steps}{drawn}, {c.total_params:,} parameters"
     if p.about:
         sub += "\\n" + _text(p.about)
     dot.add(f"digraph {_q(p.name)} {{", 0)
@@ -170,31 +240,48 @@ def _header(dot: _Dot, c: Checked, view: str, rankdir: str) -> None:
     dot.add(f"edge {_attrs(fontname='Helvetica', fontsize='9', arrowsize='0.7')};")
 
 
-def _legend(dot: _Dot, kinds: list[str], pos: str | None = None) -> None:
+_LEGEND_NOTE = ("edge labels name the layers on the way; a named layer (e.g. H) is one set of weights "
+                "wherever it appears")
+
+
+def _legend(dot: _Dot, kinds: list[str], pos: str | None = None, note: str = _LEGEND_NOTE) -> None:
     rows = "".join(
         f'<tr><td><font color="{EDGE_STYLE[k][0]}">{"- - -&gt;" if EDGE_STYLE[k][1] == "dashed" else "———&gt;"}</font></td>'
         f'<td align="left">{escape(EDGE_STYLE[k][3])}</td></tr>' for k in kinds)
-    note = ('<tr><td colspan="2" align="left"><font point-size="9">edge labels name the layers on the way; '
-            'a named layer (e.g. H) is one set of weights wherever it appears</font></td></tr>')
+    note_row = f'<tr><td colspan="2" align="left"><font point-size="9">{escape(note)}</font></td></tr>'
     where = f", pos={_q(pos)}" if pos else ""
     dot.add(f'legend [shape=plaintext, style=""{where}, label=<<table border="0" cellborder="0" cellspacing="2">'
-            f'<tr><td colspan="2" align="left"><b>edges</b></td></tr>{rows}{note}</table>>];')
+            f'<tr><td colspan="2" align="left"><b>edges</b></td></tr>{rows}{note_row}</table>>];')
 
 
-def _head_table(c: Checked, value: str, shapes: bool) -> str:
-    """An HTML table listing the layers of an untimed value's definition, in order."""
+def _head_rows(c: Checked, value: str, shapes: bool) -> list[str]:
+    """The rows of a head table: the layers of an untimed value's definition, in order, with the
+    element-wise arithmetic on numbers and params ("x 0.5", "+ param b") that no layer names."""
     p = c.program
-    ops = [n for n in sorted(p.folded.nodes, key=p.order)
-           if p.node(n).owner == value and p.node(n).role is Role.OP and not _hidden(p.node(n).kind)]
-    rows = [f'<tr><td bgcolor="#eeeeee"><b>{escape(value)}</b></td></tr>']
-    for n in ops:
+    rows = []
+    for n in sorted(p.folded.nodes, key=p.order):
         a = p.node(n)
-        label = _op_label(c, n) or KINDS[a.kind or ""].describe(a.params)
-        if a.layer and a.layer.split(".")[0] in p.named_layers:
-            label = f"{KINDS[a.kind or ''].describe(a.params)} [{a.layer.split('.')[0]}, shared]"
+        if a.owner != value or a.role is not Role.OP:
+            continue
+        if _hidden(a.kind):
+            label = _scalar_label(c, n)
+            if label is None:
+                continue
+        else:
+            label = _op_label(c, n) or KINDS[a.kind or ""].describe(a.params)
+            if a.layer and a.layer.split(".")[0] in p.named_layers:
+                label = f"{KINDS[a.kind or ''].describe(a.params)} [{a.layer.split('.')[0]}, shared]"
         if shapes and n in c.shapes:
             label += f"  {fmt_shape(c.shapes[n])}"
-        rows.append(f'<tr><td align="left">{escape(label)}</td></tr>')
+        rows.append(label)
+    return rows
+
+
+def _head_table(c: Checked, value: str, shapes: bool, width: float | None = None) -> str:
+    """An HTML table listing the layers of an untimed value's definition, in order."""
+    w = f' width="{width:.0f}"' if width is not None else ""
+    rows = [f'<tr><td bgcolor="#eeeeee"{w}><b>{escape(value)}</b></td></tr>']
+    rows += [f'<tr><td align="left">{escape(label)}</td></tr>' for label in _head_rows(c, value, shapes)]
     return Html(f'<<table border="0" cellborder="1" cellspacing="0" cellpadding="3">{"".join(rows)}</table>>')
 
 
@@ -228,130 +315,364 @@ def _upstream_downstream(c: Checked, sequences: bool = True) -> tuple[list[str],
     return up, down
 
 
-def _input_streams(c: Checked, reads: list[Read]) -> set[str]:
-    """Streams that read no stream: the per-step inputs, drawn at the bottom."""
+def lane_order(c: Checked, reads: list[Read] | None = None) -> list[str]:
+    """The lanes of the unrolled view, top to bottom.
+
+    Built bottom-up: a lane goes in once every lane it reads at the same step is in, and of the
+    lanes that can go in, the one whose same-step sources were placed last goes first (so each
+    stream sits just above what it reads; a stream read only through t-1 waits until a reader
+    needs it); ties in declaration order, sequence inputs first."""
     p = c.program
-    return {s for s in p.streams if not any(r.dst == s and r.src in p.streams for r in reads)}
+    reads = value_reads(c) if reads is None else reads
+    sequences = [i.name for i in p.inputs if i.sequence]
+    todo = sequences + list(p.streams)
+    index = {s: i for i, s in enumerate(todo)}
+    deps: dict[str, set[str]] = {s: set() for s in todo}
+    for r in reads:
+        if r.dst in deps and r.src in deps and r.src != r.dst and r.kind is EdgeKind.FEED:
+            deps[r.dst].add(r.src)
+    placed: dict[str, int] = {}
+    while len(placed) < len(todo):
+        ready = [s for s in todo if s not in placed and deps[s] <= placed.keys()]
+        if not ready:  # a same-step cycle cannot pass the checks; draw it anyway
+            ready = [s for s in todo if s not in placed]
+        best = max(ready, key=lambda s: (max((placed[d] for d in deps[s]), default=-1), -index[s]))
+        placed[best] = len(placed)
+    return sorted(placed, key=lambda s: -placed[s])
 
 
 _COL, _ROW = 150, 78  # grid spacing of the unrolled view, in points
-_SPLINE_LIMIT = 200  # unrolled edges above which edges are drawn straight
+_ARROW = 7.0  # arrowsize 0.7: the arrowhead's length in points
+_HEAD_ROW = 20.0  # height of one row of a head table, in points
 
 
 def _pos(col: float, row: float) -> str:
     return f"{col * _COL:.0f},{-row * _ROW:.0f}!"
 
 
-def _unrolled(c: Checked, shapes: bool, max_steps: int | None) -> str:
-    """Pinned positions (neato): column = step, row = stream, so lanes line up exactly."""
+def _xy(col: float, row: float) -> tuple[float, float]:
+    return float(f"{col * _COL:.0f}"), float(f"{-row * _ROW:.0f}")
+
+
+def _inches(points: float) -> str:
+    return f"{points / 72:.2f}"
+
+
+@dataclass
+class _Edge:
+    """One drawn edge of the unrolled view, before routing."""
+
+    src: str
+    dst: str
+    style: str  # an EDGE_STYLE key, or "chain" (the dotted line past the steps not drawn)
+    label: str = ""
+    group: object = None  # edges of one read share a group and a label, drawn once
+    rank: tuple = ()  # the edge of its group that carries the label: the highest rank
+    bow: float = 0.0
+    attrs: dict[str, str] = field(default_factory=dict)
+
+
+def parse_window(text: str, steps: int) -> tuple[int, int]:
+    """`A..B` (B may be `last` or `last-K`) as the steps A..B, both drawn; ValueError if out of range."""
+    def one(s: str) -> int:
+        s = s.strip()
+        if s == "last":
+            return steps - 1
+        if s.startswith("last-") and s[5:].isdigit():
+            return steps - 1 - int(s[5:])
+        if s.isdigit():
+            return int(s)
+        raise ValueError(f"--window wants A..B with step numbers (or last, last-K), not '{text}'")
+
+    if ".." not in text:
+        raise ValueError(f"--window wants A..B with step numbers (or last, last-K), not '{text}'")
+    a, b = (one(x) for x in text.split("..", 1))
+    if not 0 <= a <= b <= steps - 1:
+        raise ValueError(f"--window {text}: the steps must satisfy 0 <= A <= B <= {steps - 1} "
+                         f"(the spec has {steps} steps)")
+    return a, b
+
+
+def _unrolled(c: Checked, shapes: bool, max_steps: int | None, window: tuple[int, int] | None = None) -> str:
+    """Pinned positions: column = step, row = stream, so lanes line up exactly; every edge routed here."""
     p = c.program
     T = p.steps
     reads = value_reads(c)
     up, down = _upstream_downstream(c, sequences=False)
-    inputs = _input_streams(c, reads)
-    sequences = [i.name for i in p.inputs if i.sequence]  # read step by step: a lane at the bottom
+    sequences = [i.name for i in p.inputs if i.sequence]  # read step by step: a lane of its own
     timed = set(p.streams) | set(sequences)
-    lanes = [s for s in p.streams if s not in inputs] + [s for s in p.streams if s in inputs] + sequences
+    lanes = lane_order(c, reads)
     row = {s: i for i, s in enumerate(lanes)}
-    shown = list(range(T)) if max_steps is None or max_steps >= T else list(range(max_steps)) + [T - 1]
-    elided = len(shown) < T
-    col = {t: i + (1 if elided and i == len(shown) - 1 else 0) for i, t in enumerate(shown)}
+    # the steps drawn and their columns: all, the first N then ... then the last, or a window A..B
+    if window is not None:
+        shown = list(range(window[0], window[1] + 1))
+        col = {t: i for i, t in enumerate(shown)}
+        gap = None
+    elif max_steps is None or max_steps >= T - 1:
+        shown = list(range(T))
+        col = {t: t for t in shown}
+        gap = None
+    else:
+        shown = list(range(max_steps)) + [T - 1]
+        col = {t: i + (1 if i == len(shown) - 1 else 0) for i, t in enumerate(shown)}
+        gap = max_steps  # the column of the ...
+    shown_set = set(shown)
+    first_block = {t for t in shown if gap is None or col[t] < gap}
+    left_cut, right_cut = shown[0] > 0, shown[-1] < T - 1  # a window that leaves out steps at an end
     last_col = max(col.values())
     shape_map = dict(c.shapes) if shapes else None
+    canvas = Canvas()
+    nodes: list[str] = []  # DOT node statements, in order
+
+    def node(node_id: str, box: Box, **kw: str) -> None:
+        canvas.add(node_id, box)
+        nodes.append(f"{_q(node_id)} {_attrs(**kw)};")
+
+    def span(a: int, b: int) -> str:
+        return f"step {a}" if a == b else f"steps {a}..{b}"
+
+    drawn = ""
+    if window is not None and (left_cut or right_cut):
+        drawn = f" ({span(shown[0], shown[-1])} drawn)"
+    elif gap is not None:
+        drawn = f" ({span(0, max_steps - 1)} and {T - 1} drawn)"
     dot = _Dot()
-    _header(dot, c, "unrolled", "LR")
-    # neato's obstacle-avoiding splines cost O(edges^2) time (54 s at 589 edges): past a few
-    # hundred edges, straight lines keep rendering well under a second.
-    n_edges = p.unrolled.number_of_edges() * len(shown) // max(T, 1)  # about what is drawn
-    splines = "true" if n_edges <= _SPLINE_LIMIT else "false"
-    dot.add(f"graph {_attrs(layout='neato', inputscale='72', splines=splines, overlap='true', outputorder='edgesfirst')};")
-    kinds_used: set[str] = set()
+    _header(dot, c, "unrolled", "LR", drawn)
+    dot.add(f"graph {_attrs(layout='nop2', overlap='true', outputorder='edgesfirst')};")
 
     # step headings
     for t in shown:
-        dot.add(f"{_q(f'step {t}')} {_attrs(label=f't = {t}', shape='plaintext', style='', fontcolor='#666666', pos=_pos(col[t], -0.8))};")
-    if elided:
-        dot.add(f"{_q('step ...')} {_attrs(label='...', shape='plaintext', style='', pos=_pos(last_col - 1, -0.8))};")
+        x, y = _xy(col[t], -0.8)
+        node(f"step {t}", Box(x, y, text_size(f"t = {t}", 11)[0] / 2, 8), label=f"t = {t}", shape="plaintext",
+             style="", fontcolor="#666666", pos=_pos(col[t], -0.8))
+    if gap is not None:
+        x, y = _xy(gap, -0.8)
+        node("step ...", Box(x, y, 8, 8), label="...", shape="plaintext", style="", pos=_pos(gap, -0.8))
+    if left_cut:
+        x, y = _xy(-1, -0.8)
+        text = f"t < {shown[0]}"
+        node("step before", Box(x, y, text_size(text, 11)[0] / 2, 8), label=text, shape="plaintext", style="",
+             fontcolor="#666666", pos=_pos(-1, -0.8))
+    if right_cut:
+        x, y = _xy(last_col + 1, -0.8)
+        text = f"t > {shown[-1]}"
+        node("step after", Box(x, y, text_size(text, 11)[0] / 2, 8), label=text, shape="plaintext", style="",
+             fontcolor="#666666", pos=_pos(last_col + 1, -0.8))
+
     # the values feeding the streams: below and left of the lanes, so their edges fan out
-    first_row = len(lanes) + 0.4
+    first_row = len(lanes) + 0.6
     for i, v in enumerate(up):
-        dot.add(f"{_q(v)} {_attrs(**_value_style(c, v), pos=_pos(-1.6 + 0.35 * i, first_row + 0.9 * i))};")
-    for r in reads:
-        if r.dst in up:
-            dot.add(f"{_q(r.src)} -> {_q(r.dst)} {_edge_attrs(EdgeKind.FEED, _read_label(r, shape_map, False, False))};")
-            kinds_used.add(EdgeKind.FEED)
-    # the grid
+        style = _value_style(c, v)
+        w, h = text_size(style.get("label", v), 11)
+        w, h = max(54.0, w * 1.45 + 12), max(36.0, h * 1.45 + 8)
+        x, y = _xy(-1.6 + 0.35 * i, first_row + 0.9 * i)
+        node(v, Box(x, y, w / 2, h / 2, ellipse=True), **style, width=_inches(w), height=_inches(h),
+             pos=_pos(-1.6 + 0.35 * i, first_row + 0.9 * i))
+
+    # the grid: a box per lane and step, the same width along a lane
     fill = {s: _STREAM_FILL[i % len(_STREAM_FILL)] for i, s in enumerate(p.streams)}
     fill.update({s: "#f4f4f4" for s in sequences})
     for s in lanes:
+        extra = f"\\n{fmt_shape(c.shapes[s])}" if shapes and s in c.shapes else ""
+        w, h = text_size(f"{s}[{max(shown)}]{extra}", 11)
+        w, h = max(54.0, w + 18), max(36.0, h + 10)
         for t in shown:
-            label = f"{s}[{t}]" + (f"\\n{fmt_shape(c.shapes[s])}" if shapes and s in c.shapes else "")
-            dot.add(f"{_q(_node_id(s, t))} {_attrs(label=label, fillcolor=fill[s], pos=_pos(col[t], row[s]))};")
-        if elided:
-            dot.add(f"{_q(s + '@...')} {_attrs(label='...', shape='plaintext', style='', pos=_pos(last_col - 1, row[s]))};")
-        if (s, INIT) in p.unrolled:
-            lags = [p.unrolled.edges[e]["attr"].lag or 0 for e in p.unrolled.out_edges((s, INIT))]
+            x, y = _xy(col[t], row[s])
+            node(_node_id(s, t), Box(x, y, w / 2, h / 2), label=f"{s}[{t}]{extra}", fillcolor=fill[s],
+                 width=_inches(w), height=_inches(h), pos=_pos(col[t], row[s]))
+    extra_nodes: dict[str, None] = {}  # the init and ... nodes the edges need, made on demand
+
+    def stub(s: str, where: str) -> str:
+        """The ... node of lane s standing for the steps not drawn: before, in the gap, after."""
+        node_id = f"{s}@later" if where == "after" else f"{s}@..."
+        if node_id not in extra_nodes:
+            at = {"before": -1, "gap": gap, "after": last_col + 1}[where]
+            x, y = _xy(at, row[s])
+            node(node_id, Box(x, y, 9, 8), label="...", shape="plaintext", style="", pos=_pos(at, row[s]))
+            extra_nodes[node_id] = None
+        return node_id
+
+    def init_node(s: str) -> str:
+        node_id = _node_id(s, INIT)
+        if node_id not in extra_nodes:
+            lags = [p.unrolled.edges[e]["attr"].lag or 0 for e in p.unrolled.out_edges((s, INIT))] \
+                if (s, INIT) in p.unrolled else []
             at = last_col + 1 if lags and all(lag < 0 for lag in lags) else -1
             label = f"{s} init\\n{p.inits[s]}" if s in p.streams else f"{s} before 0\\nzeros"
-            dot.add(f"{_q(_node_id(s, INIT))} {_attrs(label=label, style='dashed,rounded', color='#888888', fontcolor='#666666', pos=_pos(at, row[s]))};")
+            w, h = text_size(label, 11)
+            w, h = max(54.0, w + 18), max(36.0, h + 10)
+            x, y = _xy(at, row[s])
+            node(node_id, Box(x, y, w / 2, h / 2), label=label, style="dashed,rounded", color="#888888",
+                 fontcolor="#666666", width=_inches(w), height=_inches(h), pos=_pos(at, row[s]))
+            extra_nodes[node_id] = None
+        return node_id
+
+    def source(s: str, step: int) -> tuple[str, bool]:
+        """The node that stands for lane s at `step`, and whether it is that step's own box."""
+        if step in shown_set:
+            return _node_id(s, step), True
+        if step < 0:
+            return (stub(s, "before") if left_cut else init_node(s)), False
+        if step >= T:
+            return (stub(s, "after") if right_cut else init_node(s)), False
+        if step < shown[0]:
+            return stub(s, "before"), False
+        if step > shown[-1]:
+            return stub(s, "after"), False
+        return stub(s, "gap"), False
+
+    edges: list[_Edge] = []
+
+    def rank(t: int, real: bool, i: int = 0) -> tuple:
+        # label the instance drawn from a real box, in the first block of steps, the latest there
+        return (real, t in first_block, t, i)
+
     # the reads, per step
-    for r in reads:
+    for k, r in enumerate(reads):
+        if r.dst in up and r.dst not in timed:
+            edges.append(_Edge(r.src, r.dst, EdgeKind.FEED, _wrap(_read_label(r, shape_map, False, False)), k))
+            continue
         if r.dst not in p.streams:
             continue
+        style = style_of(r)
+        label = _wrap(_read_label(r, shape_map, r.kind in (EdgeKind.LAG_K, EdgeKind.REVERSED, EdgeKind.WINDOW),
+                                  False))
+        if r.kind is EdgeKind.FIXED:
+            label = f"[{'last' if r.at == T - 1 else r.at}]" + ("\\n" + label if label else "")
         for t in shown:
             if r.steps is not None and t not in r.steps:
                 continue
-            if r.window is not None:  # a fan of edges, one per step of the range, labelled once (at the last step)
-                kinds_used.add(r.kind)
-                fan = [s for s in r.window.steps(t, T) if s in shown]
-                for i, s_step in enumerate(fan):
-                    label = _read_label(r, shape_map, True, False) if i == len(fan) - 1 and t == shown[-1] else ""
-                    dot.add(f"{_q(_node_id(r.src, s_step))} -> {_q(_node_id(r.dst, t))} {_edge_attrs(r.kind, label)};")
+            dst = _node_id(r.dst, t)
+            if r.window is not None:  # a fan of edges, one per step of the range (one from each ...)
+                fan: dict[str, bool] = {}
+                for s_step in r.window.steps(t, T):
+                    src, real = source(r.src, s_step)
+                    fan.setdefault(src, real)
+                for i, (src, real) in enumerate(fan.items()):
+                    edges.append(_Edge(src, dst, style, label, k, rank(t, real, i)))
                 continue
             if r.src in timed:
                 s_step = r.at if r.at is not None else t - (r.lag or 0)
-                if not 0 <= s_step < T:
-                    src_id = _node_id(r.src, INIT)
-                elif s_step not in shown:
-                    continue
-                else:
-                    src_id = _node_id(r.src, s_step)
+                src, real = source(r.src, s_step)
             else:
-                src_id = r.src
-            kinds_used.add(r.kind)
-            label = _read_label(r, shape_map, r.kind in (EdgeKind.LAG_K, EdgeKind.REVERSED), False)
-            if r.kind is EdgeKind.FIXED:
-                label = f"[{'last' if r.at == T - 1 else r.at}]" + ("\\n" + label if label else "")
-            dot.add(f"{_q(src_id)} -> {_q(_node_id(r.dst, t))} {_edge_attrs(r.kind, label)};")
-    if elided:
-        for s in lanes:
-            dot.add(f"{_q(_node_id(s, shown[-2]))} -> {_q(s + '@...')} -> {_q(_node_id(s, shown[-1]))} "
-                    f"{_attrs(style='dotted', color='#999999', arrowhead='none')};")
-    # the head, right of the last step
-    head_col = last_col + (2 if any((s, INIT) in p.unrolled for s in lanes) else 1.3)
-    for i, v in enumerate(down):
-        dot.add(f"{_q(v)} [shape=plaintext, style=\"\", pos={_q(_pos(head_col, (len(lanes) - 1) / 2 + 3 * i))}, "
-                f"label={_head_table(c, v, shapes)}];")
-    for r in reads:
+                src, real = r.src, True
+            lag = abs(r.lag or 0)
+            bow = 14.0 + 6.0 * lag if r.src == r.dst and lag >= 2 else 0.0
+            edges.append(_Edge(src, dst, style, label, k, rank(t, real), bow))
+    # the dotted line past the steps not drawn
+    chain = {"style": "dotted", "color": "#999999", "arrowhead": "none"}
+    for s in lanes:
+        if gap is not None:
+            before = max(t for t in shown if col[t] < gap)
+            after = min(t for t in shown if col[t] > gap)
+            edges.append(_Edge(_node_id(s, before), stub(s, "gap"), "chain", attrs=chain))
+            edges.append(_Edge(stub(s, "gap"), _node_id(s, after), "chain", attrs=chain))
+        if left_cut:
+            edges.append(_Edge(stub(s, "before"), _node_id(s, shown[0]), "chain", attrs=chain))
+        if right_cut:
+            edges.append(_Edge(_node_id(s, shown[-1]), stub(s, "after"), "chain", attrs=chain))
+
+    # the head, right of the last step: one table per value, stacked
+    head_col = last_col + (2 if any(n.endswith(("@init", "@later")) for n in extra_nodes) else 1.3)
+    hx, hy = _xy(head_col, (len(lanes) - 1) / 2)
+    for v in down:
+        rows = [v] + _head_rows(c, v, shapes)
+        w = max(text_size(r, 11)[0] for r in rows) + 12
+        h = _HEAD_ROW * len(rows)
+        box = Box(hx + w / 2, hy, w / 2 + 1, h / 2 + 1)  # left-aligned at the head column
+        node(v, box, shape="plaintext", style="", pos=f"{box.x:.0f},{hy:.0f}!", label=_head_table(c, v, shapes, w - 8))
+        hy -= h + 50
+    for k, r in enumerate(reads):
         if r.dst not in down:
             continue
         if r.window is not None and r.src in timed:
-            kinds_used.add(r.kind)
-            fan = [s for s in r.window.steps(None, T) if s in shown]
-            for i, s_step in enumerate(fan):
-                label = str(r.window) if i == len(fan) - 1 else ""
-                dot.add(f"{_q(_node_id(r.src, s_step))} -> {_q(r.dst)} {_edge_attrs(r.kind, label)};")
+            fan = {}
+            for s_step in r.window.steps(None, T):
+                src, real = source(r.src, s_step)
+                fan.setdefault(src, real)
+            for i, (src, real) in enumerate(fan.items()):
+                edges.append(_Edge(src, r.dst, r.kind, str(r.window), k, (real, i)))
             continue
-        if r.src in p.streams:
+        if r.src in timed:
             step = r.at if r.at is not None else T - 1
-            src_id = _node_id(r.src, step) if step in shown else f"{r.src}@..."
+            src, _ = source(r.src, step)
             label = f"[{'last' if step == T - 1 else step}]"
         else:
-            src_id, label = r.src, ""
-        kinds_used.add(EdgeKind.FEED)
-        dot.add(f"{_q(src_id)} -> {_q(r.dst)} {_edge_attrs(EdgeKind.FEED, label)};")
+            src, label = r.src, ""
+        edges.append(_Edge(src, r.dst, EdgeKind.FEED, label, k))
     legend_row = first_row + 0.9 * len(up) + 0.2
-    _legend(dot, [k for k in EdgeKind if k in kinds_used], _pos(-2, legend_row + 0.8))
+    kinds_used = [k for k in _STYLE_ORDER if any(e.style == k for e in edges)]
+    lx, ly = _xy(-2, legend_row + 0.8)
+    canvas.add("legend", Box(lx, ly, 170, 14 * (len(kinds_used) + 2)))
+
+    # route every edge, then label each read once: shortest edges first (they have the least room)
+    def side(e: _Edge) -> int:
+        # edges from one lane bow to one side, lanes alternating, so the arcs of a column spread out
+        lane = e.src.rsplit("@", 1)[0] if "@" in e.src else None
+        return -1 if lane in row and row[lane] % 2 else 1
+
+    def detours(e: _Edge) -> list[list[tuple[float, float]]]:
+        """Paths along the gaps: out of a lane box sideways into the gap between columns, along the
+        gap between lanes, down (or up) the gap beside the target, and into it from the side."""
+        a, b = canvas.boxes[e.src], canvas.boxes[e.dst]
+        if abs(a.x - b.x) < 1 and "@" in e.src and "@" in e.dst:  # one column: up or down the gap beside it
+            first = -1 if (b.y > a.y) == (side(e) == 1) else 1
+            return [[(a.x + sx * 0.4 * _COL, a.y), (a.x + sx * 0.4 * _COL, b.y)] for sx in (first, -first)]
+        sx = 1 if b.x >= a.x else -1
+        xb = b.x - sx * (_COL / 2 if "@" in e.dst else b.hw + 24)
+        if "@" not in e.src:  # a value outside the lanes: along its own height, then up the gap
+            return [[(xb, a.y), (xb, b.y)]]
+        xa = a.x + sx * _COL / 2
+        out = [[(xa, a.y), (xa, b.y)]] if abs(xa - xb) < 1 else []
+        toward = 1 if b.y > a.y else -1
+        for dy in (toward, -toward):
+            yh = a.y + dy * _ROW / 2
+            out.append([(xa, a.y), (xa, yh), (xb, yh), (xb, b.y)])
+        return out
+
+    routes = [canvas.route(e.src, e.dst, e.bow, 1 if e.bow else side(e), () if e.bow else detours(e),
+                           prefer_detours="@" not in e.src) for e in edges]
+    # the edges of one value on the left, or of one read into the head, take one shape: when
+    # any of them cannot go straight, all run along the gaps (a bus, not a tangle)
+    bundles: dict[object, list[int]] = {}
+    for i, e in enumerate(edges):
+        if "@" not in e.src and "@" in e.dst:
+            bundles.setdefault(("from", e.src), []).append(i)
+        elif "@" not in e.dst:
+            bundles.setdefault(("into", e.dst, e.group), []).append(i)
+    for members in bundles.values():
+        if len(members) > 1 and any(routes[i][1] != "straight" for i in members):
+            for i in members:
+                e = edges[i]
+                routes[i] = canvas.route(e.src, e.dst, 0.0, side(e), detours(e), prefer_detours=True, direct=False)
+    curves = [path for path, _ in routes]
+    best: dict[object, int] = {}
+    for i, e in enumerate(edges):
+        key = e.group if e.group is not None else ("edge", i)
+        if e.label and (key not in best or e.rank >= edges[best[key]].rank):
+            best[key] = i
+    labelled = set(best.values())
+    clipped = [canvas.clip(cv, e.src, e.dst, 0.0 if e.style == "chain" else _ARROW) for cv, e in zip(curves, edges)]
+    for i, (cv, _) in enumerate(clipped):
+        canvas.add_ink(cv, i)
+    spots: dict[int, tuple[float, float]] = {}
+    for i in sorted(labelled, key=lambda i: (abs(curves[i][-1][3][0] - curves[i][0][0][0])
+                                             + abs(curves[i][-1][3][1] - curves[i][0][0][1]), i)):
+        spots[i] = canvas.place_label(clipped[i][0], edges[i].label, 9, i)
+
+    for line in nodes:
+        dot.add(line)
+    for i, e in enumerate(edges):
+        geometry = {"pos": pos_text(*clipped[i])}
+        if e.style == "chain":
+            dot.add(f"{_q(e.src)} -> {_q(e.dst)} {_attrs(**e.attrs, **geometry)};")
+            continue
+        label = e.label if i in labelled else ""
+        if label:
+            geometry["lp"] = f"{spots[i][0]:.1f},{spots[i][1]:.1f}"
+        dot.add(f"{_q(e.src)} -> {_q(e.dst)} {_edge_attrs(e.style, label, geometry)};")
+    _legend(dot, kinds_used, _pos(-2, legend_row + 0.8),
+            _LEGEND_NOTE + "; each read is labelled once")
     dot.add("}", 0)
     return "\n".join(dot.lines) + "\n"
 
@@ -375,7 +696,7 @@ def _folded(c: Checked, shapes: bool) -> str:
         dot.add(f"{_q(v)} [shape=plaintext, style=\"\", label={_head_table(c, v, shapes)}];")
     kinds_used: set[str] = set()
     for r in reads:
-        kinds_used.add(r.kind)
+        kinds_used.add(style_of(r))
         # the head table lists its own layers; its edges say only which step they read
         label = "" if r.dst in down else _read_label(r, shape_map, True, True)
         if r.at is not None:
@@ -384,8 +705,8 @@ def _folded(c: Checked, shapes: bool) -> str:
             label = str(r.window)
         extra = {"constraint": "false"} if r.kind in (EdgeKind.SAME, EdgeKind.LAG_K, EdgeKind.REVERSED) \
             and r.src == r.dst else {}
-        dot.add(f"{_q(r.src)} -> {_q(r.dst)} {_edge_attrs(r.kind, label, extra)};")
-    _legend(dot, [k for k in EdgeKind if k in kinds_used])
+        dot.add(f"{_q(r.src)} -> {_q(r.dst)} {_edge_attrs(style_of(r), label, extra)};")
+    _legend(dot, [k for k in _STYLE_ORDER if k in kinds_used])
     dot.add("}", 0)
     return "\n".join(dot.lines) + "\n"
 
@@ -440,10 +761,19 @@ def _dataflow(c: Checked, shapes: bool, view: str) -> str:
     return "\n".join(dot.lines) + "\n"
 
 
-def emit_dot(checked: Checked, view: str = "unrolled", shapes: bool = False, max_steps: int | None = None) -> str:
-    """DOT text for the `unrolled` or `folded` view of a checked spec."""
+def emit_dot(checked: Checked, view: str = "unrolled", shapes: bool = False, max_steps: int | None = None,
+             window: tuple[int, int] | None = None) -> str:
+    """DOT text for the `unrolled` or `folded` view of a checked spec.
+
+    The unrolled view draws every step, or with `max_steps` N the first N steps, ... and the
+    last, or with `window` (A, B) the steps A..B only, the reads from steps outside it drawn from
+    a ... node at that end of each lane."""
     if view not in ("unrolled", "folded"):
         raise ValueError(f"unknown view {view!r}")
+    if max_steps is not None and window is not None:
+        raise ValueError("max_steps and window cannot be used together")
+    if window is not None and not 0 <= window[0] <= window[1] <= checked.program.steps - 1:
+        raise ValueError(f"window {window[0]}..{window[1]} is outside the steps 0..{checked.program.steps - 1}")
     if not checked.program.streams:
         return _dataflow(checked, shapes, view)
-    return _unrolled(checked, shapes, max_steps) if view == "unrolled" else _folded(checked, shapes)
+    return _unrolled(checked, shapes, max_steps, window) if view == "unrolled" else _folded(checked, shapes)
