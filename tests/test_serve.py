@@ -393,6 +393,9 @@ def test_the_page_in_a_browser(folder: Path) -> None:
             expect(page.locator("#caret-diag")).to_contain_text(f"5:{col}: error: unknown stream 'hx'")
             expect(page.locator("#gutter-lines .ln").nth(4)).to_have_class(re.compile(r"\berr\b.*\bcaret\b"))
             expect(page.locator("#backdrop-lines mark")).to_have_text("hx[t-1]")  # the span the checker gives
+            # the editor is coloured by the Pygments lexer: statement keywords, layer kinds
+            expect(page.locator("#backdrop-lines .tok-kd").first).to_have_text("model")
+            assert "conv" in page.locator("#backdrop-lines .tok-b").all_text_contents()
             expect(page.locator("#unrolled")).to_have_class(re.compile(r"\bstale\b"))  # the last good drawing, greyed
             expect(page.locator("#folded")).to_have_class(re.compile(r"\bstale\b"))
             assert _node_count(page, "unrolled") == before_nodes
@@ -457,3 +460,16 @@ def test_the_command_serves_until_interrupted(folder: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_check_colours_the_text_with_the_pygments_lexer(served: Served) -> None:
+    from rnndsl.serve.api import highlight
+
+    text = 'model m "t"   # note\nh[t] = conv(image, 4, 3) when t > 0\n'
+    tokens = highlight(text)
+    assert [1, 0, 5, "kd"] in tokens  # model
+    assert [1, 14, 20, "c"] in tokens  # the comment
+    assert [2, 7, 11, "b"] in tokens  # conv: a layer kind
+    assert [2, 25, 29, "k"] in tokens  # when
+    status, _, body = served.post("/api/check", {"text": text})
+    assert status == 200 and json.loads(body)["tokens"] == tokens

@@ -79,8 +79,44 @@ def _ordered(diags: tuple[Diagnostic, ...]) -> list[Diagnostic]:
     return sorted(diags, key=lambda d: (d.span.line, d.span.col, d.code))
 
 
+def highlight(text: str) -> list[list]:
+    """The syntax colouring of `text` by the Pygments lexer (rnndsl/lsp/lexer.py): [line, from, to, class]
+    per token, 1-based lines, 0-based character columns; plain names and whitespace are left out."""
+    from ..lsp.lexer import RnnLexer
+
+    out: list[list] = []
+    line, col = 1, 0
+    for _, token, value in RnnLexer().get_tokens_unprocessed(text):
+        cls = _TOKEN_CLASS.get(token) or next((c for t, c in _TOKEN_CLASS.items() if token in t), "")
+        for i, part in enumerate(value.split("\n")):
+            if i:
+                line, col = line + 1, 0
+            if part and cls:
+                out.append([line, col, col + len(part), cls])
+            col += len(part)
+    return out
+
+
+def _token_classes() -> dict:
+    from pygments.token import Comment, Keyword, Name, Number, Operator, String
+
+    return {Comment: "c", Keyword.Declaration: "kd", Keyword.Pseudo: "kp", Keyword: "k", String: "s",
+            Number: "n", Name.Builtin: "b", Name.Class: "nc", Name.Decorator: "nd", Name.Constant: "no",
+            Operator: "o"}
+
+
+_TOKEN_CLASS = _token_classes()
+
+
 def check_text(text: str, filename: str = "spec.rnn") -> dict[str, Any]:
-    """The `rnndsl check` of `text`: diagnostics (with line and column), the report and the parameter table."""
+    """The `rnndsl check` of `text`: diagnostics (with line and column), the report, the parameter table, and
+    the syntax colouring."""
+    result = _check(text, filename)
+    result["tokens"] = highlight(text)
+    return result
+
+
+def _check(text: str, filename: str) -> dict[str, Any]:
     try:
         checked = _ANALYSES.get(text).checked
     except SpecError as err:

@@ -15,6 +15,8 @@
     savedText: null,     // its text on disk, as last read or saved
     readOnly: true,
     diagnostics: [],     // from the last check
+    tokens: [],          // the Pygments lexer's colouring of tokensText: [line, from, to, class]
+    tokensText: null,
     generation: 0,       // bumped on every edit: answers to older requests are dropped
     controllers: [],     // in-flight requests, aborted when a newer edit starts
     timer: null,
@@ -85,6 +87,13 @@
         marks.get(ln).push({ from, to, cls: d.severity === "error" ? "" : "warn" });
       }
     }
+    const colours = new Map(); // line -> tokens, only while the checked text is the text shown
+    if (state.tokensText === source.value) {
+      for (const t of state.tokens) {
+        if (!colours.has(t[0])) colours.set(t[0], []);
+        colours.get(t[0]).push(t);
+      }
+    }
     const gFrag = document.createDocumentFragment();
     const bFrag = document.createDocumentFragment();
     all.forEach((text, i) => {
@@ -93,23 +102,33 @@
       const g = el("div", "ln" + (cls ? " " + cls : "") + (n === caret ? " caret" : ""), n);
       gFrag.appendChild(g);
       const b = el("div", "ln" + (cls ? " " + cls : "") + (n === caret ? " caret" : ""));
-      const ms = marks.get(n);
-      if (!ms) {
+      const ms = marks.get(n) || [];
+      const ts = colours.get(n) || [];
+      if (!ms.length && !ts.length) {
         b.textContent = text || "\u200b";
       } else {
+        // each character gets its token class and its mark; runs of equal pairs become one element
         const chars = Array.from(text);
-        ms.sort((a, c) => a.from - c.from);
+        const width = Math.max(chars.length, ...ms.map((m) => Math.max(m.to, m.from + 1)));
+        const tok = new Array(width).fill("");
+        const mark = new Array(width).fill(null);
+        for (const t of ts) for (let k = t[1]; k < Math.min(t[2], width); k++) tok[k] = t[3];
+        for (const m of ms) for (let k = m.from; k < Math.max(m.to, m.from + 1) && k < width; k++) mark[k] = m.cls;
+        const text_of = (from, to) => chars.slice(from, to).join("") + " ".repeat(Math.max(0, to - Math.max(from, chars.length)));
         let at = 0;
-        for (const m of ms) {
-          const from = Math.max(m.from, at);
-          if (from > at) b.appendChild(document.createTextNode(chars.slice(at, from).join("")));
-          const to = Math.max(m.to, from + 1);
-          const piece = chars.slice(from, to).join("");
-          const mark = el("mark", m.cls, piece + " ".repeat(Math.max(0, to - Math.max(from, chars.length))));
-          b.appendChild(mark);
-          at = Math.max(at, to);
+        while (at < width) {  // a run of one mark (or none), then runs of one token class inside it
+          let end = at + 1;
+          while (end < width && mark[end] === mark[at]) end++;
+          const holder = mark[at] !== null ? el("mark", mark[at]) : b;
+          for (let k = at; k < end;) {
+            let stop = k + 1;
+            while (stop < end && tok[stop] === tok[k]) stop++;
+            holder.appendChild(el("span", tok[k] ? "tok-" + tok[k] : "", text_of(k, stop)));
+            k = stop;
+          }
+          if (holder !== b) b.appendChild(holder);
+          at = end;
         }
-        if (at < chars.length) b.appendChild(document.createTextNode(chars.slice(at).join("")));
       }
       bFrag.appendChild(b);
     });
@@ -305,6 +324,8 @@
         return;
       }
       state.diagnostics = result.diagnostics;
+      state.tokens = result.tokens || [];
+      state.tokensText = text;  // the colouring applies only while the text is still this
       state.lastOk = result.ok;
       renderDiagnostics(result);
       renderTable(result);
