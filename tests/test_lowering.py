@@ -169,7 +169,7 @@ def test_a_ten_thousand_step_spec_trains_looped(tmp_path: Path) -> None:
     np.savez(data, x_train=x[:8], y_train=y[:8], x_test=x[8:], y_test=y[8:])
     spec = tmp_path / "long.rnn"
     spec.write_text("model ten_thousand\ninput x[t]: (1,)\ntarget y: class(2)\n"
-                    "h[t] = tanh(dense(x[t], 8) + dense(h[t-1], 8) + dense(h[t-100], 8))\n"
+                    "h[t] = tanh(dense(x[t], 8) + dense(h[t-1], 8) + dense(h[t-2], 8))\n"
                     "y = h[last] | dense(2)\ntrain { batch 8  epochs 1 }\n")
     out = tmp_path / "run"
     assert main(["compile", str(spec), "--train", "--data", str(data), "--lowering", "looped", "--out", str(out),
