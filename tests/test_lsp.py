@@ -301,12 +301,11 @@ def test_completion_offers_kinds_and_a_calls_parameters(client: LspClient) -> No
     assert "filters" in labels and "conv" not in labels  # in a pipe every argument is a parameter
 
 
-def test_formatting_when_the_formatter_exists(client: LspClient) -> None:
+def test_formatting_through_the_formatter(client: LspClient) -> None:
     from rnndsl.lsp.features import find_formatter
 
     formatter = find_formatter()
-    if formatter is None:
-        pytest.skip("rnndsl/syntax/format.py is not there: formatting is not advertised")
+    assert formatter is not None  # rnndsl/syntax/format.py: formatting is advertised
     uri = "file:///tmp/lsp-format.rnn"
     text = "model   f\ndata mnist\nout=image|conv(10,3)|gap\n"
     client.open(uri, text)

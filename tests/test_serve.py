@@ -359,7 +359,7 @@ def _node_count(page, view: str) -> int:
 @needs_dot
 def test_the_page_in_a_browser(folder: Path) -> None:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium)")
+        pytest.fail(f"no browser: {CHROMIUM} is missing (`bash run.sh test` installs it: apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
     SHOTS.mkdir(parents=True, exist_ok=True)
     s = Served(folder)

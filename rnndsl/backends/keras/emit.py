@@ -73,6 +73,28 @@ class _Zero:
     shape: tuple[int, ...]
 
 
+def keras_name(ident: str, names: set[str]) -> str:
+    """A Keras layer name for an rnndsl id, unique among `names` (which it joins)."""
+    base = re.sub(r"[^A-Za-z0-9_]", "_", ident)
+    name, n = base, 1
+    while name in names:
+        n += 1
+        name = f"{base}_{n}"
+    names.add(name)
+    return name
+
+
+def model_inputs(p) -> dict[str, Any]:
+    """The Keras inputs of a program: each declared input (a sequence with its steps), and `lengths` when masked."""
+    inputs = {}
+    for decl in p.inputs:
+        shape = (p.steps, *decl.shape) if decl.sequence else decl.shape
+        inputs[decl.name] = keras.Input(shape=shape, name=decl.name)
+    if p.masked:
+        inputs[LENGTHS] = keras.Input(shape=(), dtype="int32", name=LENGTHS)
+    return inputs
+
+
 class _Empty:
     """A range of steps that holds no step at this step (`h[0..t-1]` at t = 0): reduced, it gives zeros."""
 
@@ -91,13 +113,7 @@ class _Emitter:
         self.cell_state: dict[tuple[str, int], Any] = {}  # lstm: (stream, step) -> c
 
     def keras_name(self, ident: str) -> str:
-        base = re.sub(r"[^A-Za-z0-9_]", "_", ident)
-        name, n = base, 1
-        while name in self.names:
-            n += 1
-            name = f"{base}_{n}"
-        self.names.add(name)
-        return name
+        return keras_name(ident, self.names)
 
     def layer_for(self, node: UNode) -> layers.Layer:
         a = self.p.node(node[0])
@@ -232,12 +248,8 @@ class _Emitter:
     def run(self) -> KerasModels:
         p = self.p
         assert p.inputs and p.outputs, "check() guarantees an input and an output"
-        inputs = {}
-        for decl in p.inputs:
-            shape = (p.steps, *decl.shape) if decl.sequence else decl.shape
-            inputs[decl.name] = keras.Input(shape=shape, name=decl.name)
+        inputs = model_inputs(p)
         if p.masked:
-            inputs[LENGTHS] = keras.Input(shape=(), dtype="int32", name=LENGTHS)
             self.lengths = inputs[LENGTHS]
         self.reference = next(iter(inputs.values()))
         backward = self._backward_streams()

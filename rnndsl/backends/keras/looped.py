@@ -25,6 +25,7 @@ from ...ir import EdgeAttr, OutputDecl, Program, Role, TargetKind, Window
 from ...passes.loops import Loop, LoopPlan, equations_of, plan_loops
 from . import layers as custom
 from .builders import build
+from .emit import keras_name
 
 __all__ = ["LoopedProgram", "emit_looped"]
 
@@ -36,18 +37,6 @@ class _Ranged(NamedTuple):
 
     value: Any
     mask: Any
-
-
-def _keras_name(ident: str, names: set[str]) -> str:
-    import re
-
-    base = re.sub(r"[^A-Za-z0-9_]", "_", ident)
-    name, n = base, 1
-    while name in names:
-        n += 1
-        name = f"{base}_{n}"
-    names.add(name)
-    return name
 
 
 @keras.saving.register_keras_serializable("rnndsl")
@@ -80,23 +69,23 @@ class LoopedProgram(layers.Layer):
             if a.role is Role.PARAM:
                 init = a.params["init"]
                 objects[n] = custom.LearnedState(tuple(a.params["shape"]), [init.name, *init.args],
-                                                 name=_keras_name(n, names))
+                                                 name=keras_name(n, names))
             elif a.role is Role.STREAM and p.inits.get(n) == "learned":
                 fill = p.init_fills.get(n)
                 objects[f"{n}.init"] = custom.LearnedState(tuple(self.shapes[n]),
                                                            [fill.name, *fill.args] if fill else None,
-                                                           name=_keras_name(f"{n}.init", names))
+                                                           name=keras_name(f"{n}.init", names))
             elif a.role is Role.OP:
                 kind = KINDS[a.kind or ""]
                 if kind.uses_step or kind.over_steps in (StepRule.REDUCE, StepRule.NORMALISE):
                     continue  # computed here, without a layer
                 if kind.operator:
                     objects[n] = custom.Elementwise(kind.name, *self._const_side(n), self._expand(n),
-                                                    name=_keras_name(n, names))
+                                                    name=keras_name(n, names))
                     continue
                 key = a.layer or a.name
                 if key not in objects:
-                    objects[key] = build(kind, a.params, _keras_name(key, names), a.mode == "train")
+                    objects[key] = build(kind, a.params, keras_name(key, names), a.mode == "train")
         self.objects = objects
         self.input_names = [i.name for i in p.inputs]
 
@@ -492,27 +481,22 @@ def _splits_final(p: Program, decl: OutputDecl) -> bool:
 
 def emit_looped(prep) -> "KerasModels":
     """The looped lowering's Keras models (output and logits, sharing the one LoopedProgram layer)."""
-    from .emit import LENGTHS, Head, KerasModels
+    from .emit import Head, KerasModels, model_inputs  # (emit imports this module only inside build_models)
 
     p = prep.program
-    inputs = {}
-    for decl in p.inputs:
-        shape = (p.steps, *decl.shape) if decl.sequence else decl.shape
-        inputs[decl.name] = keras.Input(shape=shape, name=decl.name)
-    if p.masked:
-        inputs[LENGTHS] = keras.Input(shape=(), dtype="int32", name=LENGTHS)
+    inputs = model_inputs(p)
     bindings = {"steps": p.steps, "shapes": {i.name: list(i.shape) for i in p.inputs if i.shape is not None},
                 "sizes": {o.name: o.size for o in p.outputs if o.size is not None}, "masked": p.masked}
-    program = LoopedProgram(p.source, bindings, checked=prep.checked, name=_keras_name(f"{p.name}_looped", set()))
+    program = LoopedProgram(p.source, bindings, checked=prep.checked, name=keras_name(f"{p.name}_looped", set()))
     results = program(list(inputs.values()))
     outs = {d.name: results[2 * i] for i, d in enumerate(p.outputs)}
     logits = {d.name: results[2 * i + 1] for i, d in enumerate(p.outputs)}
     heads = tuple(Head(d, _splits_final(p, d) or d.target is not TargetKind.REAL) for d in p.outputs)
     model_in = next(iter(inputs.values())) if len(inputs) == 1 else inputs
     single = len(outs) == 1
-    model = keras.Model(model_in, next(iter(outs.values())) if single else outs, name=_keras_name(p.name, set()))
+    model = keras.Model(model_in, next(iter(outs.values())) if single else outs, name=keras_name(p.name, set()))
     logit_model = keras.Model(model_in, next(iter(logits.values())) if single else logits,
-                              name=_keras_name(f"{p.name}_logits", set()))
+                              name=keras_name(f"{p.name}_logits", set()))
     return KerasModels(model, logit_model, heads, tuple(inputs), "looped",
                        {k: v for k, v in program.objects.items() if v.weights})
 
