@@ -4,9 +4,33 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from enum import IntEnum
+from typing import ClassVar, Iterable, Sequence
+
+
+class ExitCode(IntEnum):
+    """Every exit code of the `rnndsl` command, in one place (docs/commands.md#exit-codes)."""
+
+    OK = 0
+    SPEC = 1  # the spec has errors: diagnostics were printed
+    USAGE = 2  # bad flags, unreadable or bad input (spec file, data, run folder), an output that cannot be written
+    INTERNAL = 3  # a bug in rnndsl
+    DIVERGED = 4  # training stopped on a non-finite or exploding loss
+    INTERRUPTED = 130  # Ctrl-C or SIGTERM
+
+
+class RnndslError(Exception):
+    """The base of every error rnndsl raises on purpose; `exit_code` is what the CLI exits with.
+
+    Anything else reaching the CLI is a bug (exit 3).  Subclasses keep their own fields
+    (diagnostics, the data file and line, ...); `str(err)` is the one-line message.
+    """
+
+    exit_code: ClassVar[ExitCode] = ExitCode.USAGE
 
 __all__ = [
+    "ExitCode",
+    "RnndslError",
     "Span",
     "Diagnostic",
     "SpecError",
@@ -44,10 +68,13 @@ class Diagnostic:
     span: Span = field(default_factory=Span.unknown)
     notes: tuple[str, ...] = ()
     severity: str = "error"
+    suggestion: str | None = None  # a replacement for the text `span` covers ("did you mean"), for quick fixes
 
 
-class SpecError(Exception):
+class SpecError(RnndslError):
     """A spec could not be accepted; carries every diagnostic found in one pass."""
+
+    exit_code = ExitCode.SPEC
 
     def __init__(self, diagnostics: Sequence[Diagnostic]):
         self.diagnostics = tuple(diagnostics)

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Iterator, Mapping
+from ..errors import RnndslError
 
 __all__ = [
     "Shape", "ShapeError", "Init", "INIT_KINDS", "REQUIRED", "ParamType", "Param", "Params",
@@ -15,7 +16,7 @@ __all__ = [
 Shape = tuple[int, ...]  # one sample's shape, without the batch axis
 
 
-class ShapeError(Exception):
+class ShapeError(RnndslError):
     """A layer cannot take the shapes it was given (message is user-facing)."""
 
 

@@ -1,7 +1,8 @@
 """The command line.  The only package that reads files, prints and chooses exit codes.
 
-Exit codes: 0 ok, 1 a spec error (diagnostics printed), 2 bad usage or unreadable input or
-output, 3 an internal error (a bug in rnndsl: please report it), 130 interrupted.
+Exit codes are `errors.ExitCode` (documented in docs/commands.md#exit-codes): every error
+rnndsl raises on purpose is an `RnndslError` carrying its code, translated here once; anything
+else is a bug (exit 3).
 `check` and `render` never import TensorFlow; `compile` imports it only when it runs.
 """
 
@@ -12,7 +13,7 @@ import sys
 import traceback
 from typing import Sequence
 
-from ..errors import SpecError
+from ..errors import ExitCode, RnndslError, SpecError
 from . import check, compare, compile, export, fmt, lsp, render, serve
 from .common import UsageError
 
@@ -43,21 +44,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except UsageError as err:
+    except SpecError:  # its diagnostics were printed where the spec was read
+        return int(ExitCode.SPEC)
+    except RnndslError as err:
         print(f"rnndsl: error: {err}", file=sys.stderr)
-        return 2
-    except SpecError:
-        return 1
+        return int(err.exit_code)
     except KeyboardInterrupt:
         print("rnndsl: interrupted", file=sys.stderr)
-        return 130
+        return int(ExitCode.INTERRUPTED)
     except Exception as err:  # a bug in rnndsl: say so plainly, exit 3 (1 is for spec errors)
         if args.traceback:
             traceback.print_exc()
         print(f"rnndsl: internal error: {type(err).__name__}: {err}\n"
               f"  this is a bug in rnndsl; rerun with --traceback for details and please report it",
               file=sys.stderr)
-        return 3
+        return int(ExitCode.INTERNAL)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,14 +7,14 @@ import stat
 import sys
 from pathlib import Path
 
-from ..errors import SpecError, render_all
+from ..errors import RnndslError, SpecError, render_all
 from ..limits import MAX_SPEC_BYTES
 from ..pipeline import Analysed, Bindings, analyse
 
 __all__ = ["UsageError", "read_spec", "decode_spec", "load", "check_output_path", "write_atomic"]
 
 
-class UsageError(Exception):
+class UsageError(RnndslError):
     """Bad usage or unreadable input: exit 2."""
 
 

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+from ..errors import RnndslError
 
 __all__ = ["DataError", "MAX_FILE_BYTES", "MAX_ARRAY_BYTES", "MAX_CLASSES", "check_file", "read_bytes", "at",
            "decode", "show", "partner", "to_float32", "parse_list", "is_number", "not_a_number", "check_array_bytes", "FLOAT32_MAX"]
@@ -26,7 +27,7 @@ NUMBER_RE = re.compile(rf"[ \t]*{NUMBER}[ \t]*", re.ASCII)  # ASCII digits; spac
 LIST_RE = re.compile(rf"[ \t]*{NUMBER}[ \t]*(?:,[ \t]*{NUMBER}[ \t]*)*", re.ASCII)
 
 
-class DataError(Exception):
+class DataError(RnndslError):
     """Bad or missing data; the message is user-facing and names the file (and the line, where it applies)."""
 
 

@@ -26,6 +26,7 @@ import networkx as nx
 
 from ..catalogue import KINDS, StepRule
 from ..ir import EdgeAttr, Program, Role
+from ..errors import RnndslError
 
 __all__ = ["NotLoopable", "Loop", "Unit", "LoopPlan", "plan_loops", "equations_of", "choose_lowering", "LOWERINGS",
            "AUTO_LOOPED_FROM"]
@@ -34,7 +35,7 @@ LOWERINGS = ("unrolled", "looped", "auto")
 AUTO_LOOPED_FROM = 200  # `auto` loops from here: the unrolled trace then takes over 20 s and 0.5 GB (docs/benchmarks.md)
 
 
-class NotLoopable(ValueError):
+class NotLoopable(RnndslError, ValueError):
     """The spec cannot run in the looped lowering (the message says why)."""
 
 
@@ -339,7 +340,7 @@ def choose_lowering(program: Program, lowering: str = "auto") -> str:
     return "looped"
 
 
-class NotStreamable(ValueError):
+class NotStreamable(RnndslError, ValueError):
     """The spec cannot run one step at a time from its inputs' steps (the message says why)."""
 
 

@@ -18,7 +18,7 @@ from ..backends.dot import RenderError, emit_dot, render_bytes
 from ..catalogue import KINDS, fmt_shape
 from ..checks import Checked
 from ..checks.report import rows as table_rows, summary
-from ..errors import Diagnostic, SpecError, render_all
+from ..errors import Diagnostic, ExitCode, RnndslError, SpecError, render_all
 from ..ir import Role
 from ..pipeline import Analysed, analyse
 
@@ -30,8 +30,10 @@ MAX_DRAWN_STEPS = 64  # the most steps a client may ask to see drawn
 _CACHE_SIZE = 8  # analyses kept (a big spec's unrolled graph is large)
 
 
-class SpecRejected(Exception):
+class SpecRejected(RnndslError):
     """The spec has errors: the render endpoint answers with its diagnostics."""
+
+    exit_code = ExitCode.SPEC
 
     def __init__(self, diagnostics: tuple[Diagnostic, ...]):
         super().__init__("the spec has errors")

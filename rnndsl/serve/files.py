@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 from ..limits import MAX_SPEC_BYTES
+from ..errors import RnndslError
 
 __all__ = ["SpecFolder", "FolderError", "MAX_LISTED"]
 
@@ -21,7 +22,7 @@ MAX_LISTED = 500  # .rnn files listed at most
 _MAX_DEPTH = 6  # folders below the root that are searched
 
 
-class FolderError(Exception):
+class FolderError(RnndslError):
     """A path or file the folder refuses; `status` is the HTTP status to answer with."""
 
     def __init__(self, status: int, message: str):

@@ -6,11 +6,12 @@ import math
 from dataclasses import dataclass, field
 
 from ..semantics import TrainBlock
+from ..errors import RnndslError
 
 __all__ = ["RunConfig", "ConfigError", "run_config"]
 
 
-class ConfigError(Exception):
+class ConfigError(RnndslError):
     """A setting that cannot run (message is user-facing)."""
 
 

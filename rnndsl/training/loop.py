@@ -19,12 +19,15 @@ from ..data import DataSet, Split
 from .checkpoint import Checkpointer, Resume
 from .config import RunConfig
 from .step import make_eval_step, make_optimizer, make_train_step, metric_names
+from ..errors import ExitCode, RnndslError
 
 __all__ = ["EpochRow", "RunResult", "Diverged", "fit", "evaluate", "batch_inputs", "epoch_order"]
 
 
-class Diverged(Exception):
+class Diverged(RnndslError):
     """The loss became NaN or infinite (the message is user-facing)."""
+
+    exit_code = ExitCode.DIVERGED
 
     def __init__(self, epoch: int, step: int, loss: float, last_good: tuple[int, int] | None):
         self.epoch, self.step, self.loss, self.last_good = epoch, step, loss, last_good

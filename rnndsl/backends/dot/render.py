@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import graphviz
+from ...errors import RnndslError
 
 __all__ = ["RenderError", "render_bytes", "FORMATS"]
 
 FORMATS = ("svg", "png", "pdf", "dot")
 
 
-class RenderError(Exception):
+class RenderError(RnndslError):
     """Graphviz is missing or failed (message is user-facing)."""
 
 
