@@ -19,7 +19,7 @@ import keras  # noqa: E402
 
 from conftest import ALL_SPECS, ROOT, spec_id  # noqa: E402
 from rnndsl.backends.keras import build_models  # noqa: E402
-from rnndsl.passes.loops import NotLoopable, choose_lowering  # noqa: E402
+from rnndsl.passes.loops import NotLoopable  # noqa: E402
 from rnndsl.pipeline import analyse  # noqa: E402
 from rnndsl.semantics.symbols import Bindings  # noqa: E402
 
@@ -113,16 +113,6 @@ y[t] = dense(concat(c[t], r[t], b[last]), 2)
 
 def test_looped_equals_unrolled_with_guards_lags_ranges_and_a_backward_stream() -> None:
     _compare(GUARDS_AND_RANGES)
-
-
-def test_auto_loops_long_sequences_only() -> None:
-    text = (ROOT / "specs" / "patterns" / "dilated.rnn").read_text()
-    assert choose_lowering(analyse(text).checked.program, "auto") == "unrolled"  # 28 steps
-    short = analyse(text.replace("steps 28", "steps 8")).checked
-    long = analyse(text.replace("image | row | flatten", "dense(image | flatten, 28)").replace("steps 28", "steps 200")
-                   ).checked
-    assert choose_lowering(short.program, "auto") == "unrolled"
-    assert choose_lowering(long.program, "auto") == "looped"
 
 
 def test_saved_looped_model_loads_back_with_the_same_predictions(tmp_path: Path) -> None:

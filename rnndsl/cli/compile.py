@@ -216,7 +216,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         analysed, _ = load(args.spec, bindings, note=f"with the data {data.source}")
     checked = analysed.checked
     program = checked.program
-    from ..passes.loops import NotLoopable, choose_lowering
+    from ..passes.loops import NotLoopable
 
     if cfg.tbptt and cfg.tbptt < program.steps:  # chunks of a long sequence: the step function carries the state
         from ..passes.loops import NotStreamable, plan_streaming
@@ -228,10 +228,14 @@ def cmd_compile(args: argparse.Namespace) -> int:
         except (NotStreamable, NotLoopable) as err:
             raise UsageError(f"tbptt {cfg.tbptt}: {program.name} cannot run step by step: {err}") from None
         args.lowering = "looped"
+    from ..backends.costs import KERAS_TENSORFLOW
+    from ..passes import prepare
+
     try:
-        lowering = choose_lowering(program, args.lowering or "auto")
+        prepared = prepare(checked, lowering=args.lowering or "auto", costs=KERAS_TENSORFLOW)
     except NotLoopable as err:
         raise UsageError(f"--lowering looped: {program.name} cannot loop: {err}; use --lowering unrolled") from None
+    lowering = prepared.schedule.lowering
 
     print(f"rnndsl: {program.name}: {checked.total_params:,} parameters, {lowering} over {program.steps} step"
           f"{'s' if program.steps != 1 else ''}; importing TensorFlow ...", flush=True)
@@ -253,9 +257,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
         print(f"rnndsl: {args.strategy} strategy: {dist.replicas} replica(s), worker {dist.worker} of {dist.workers}",
               flush=True)
         with dist.strategy.scope():
-            models = build_models(checked, lowering)
+            models = build_models(prepared)
     else:
-        models = build_models(checked, lowering)
+        models = build_models(prepared)
     build_s = time.perf_counter() - started
     n_keras = models.model.count_params()
     if not args.no_summary:

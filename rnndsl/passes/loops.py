@@ -20,6 +20,7 @@ NotLoopable with the reason, and the unrolled lowering remains.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Mapping
 
 import networkx as nx
@@ -28,11 +29,8 @@ from ..catalogue import KINDS, StepRule
 from ..ir import EdgeAttr, Program, Role
 from ..errors import RnndslError
 
-__all__ = ["NotLoopable", "Loop", "Unit", "LoopPlan", "plan_loops", "equations_of", "choose_lowering", "LOWERINGS",
-           "AUTO_LOOPED_FROM"]
-
-LOWERINGS = ("unrolled", "looped", "auto")
-AUTO_LOOPED_FROM = 200  # `auto` loops from here: the unrolled trace then takes over 20 s and 0.5 GB (docs/benchmarks.md)
+__all__ = ["NotLoopable", "NotStreamable", "Loop", "Unit", "UnitKind", "LoopPlan", "plan_loops", "plan_streaming",
+           "equations_of"]
 
 
 class NotLoopable(RnndslError, ValueError):
@@ -51,11 +49,19 @@ class Loop:
     finals: frozenset[str] = frozenset()  # nodes read after the loop only at the loop's last step (h[last])
 
 
+class UnitKind(str, Enum):
+    """What a unit of the looped plan computes."""
+
+    VALUE = "value"  # an untimed node, once
+    SEQUENCE = "sequence"  # a timed node for every step at once (steps folded into the batch)
+    LOOP = "loop"  # timed nodes step by step
+
+
 @dataclass(frozen=True)
 class Unit:
-    kind: str  # "value" | "sequence" | "loop"
-    name: str = ""
-    loop: Loop | None = None
+    kind: UnitKind
+    name: str = ""  # the node (value, sequence)
+    loop: Loop | None = None  # the loop (loop)
 
 
 @dataclass(frozen=True)
@@ -243,7 +249,7 @@ def plan_loops(p: Program) -> LoopPlan:
     units = []
     for u in nx.lexicographical_topological_sort(dag, key=lambda u: first[u]):
         kind, _, name = u.partition(":")
-        units.append(Unit("loop", loop=loop_units[int(name)]) if kind == "loop" else Unit(kind, name))
+        units.append(Unit(UnitKind.LOOP, loop=loop_units[int(name)]) if kind == "loop" else Unit(UnitKind(kind), name))
     # a loop unit's index among units
     index = {id(u.loop): i for i, u in enumerate(units) if u.loop is not None}
     return LoopPlan(tuple(units), frozenset(hoisted), {n: index[id(loop_units[i])] for n, i in loop_of.items()})
@@ -317,27 +323,6 @@ def _loop(p: Program, nodes: list[str], direction: int) -> Loop:
     order = list(nx.lexicographical_topological_sort(same, key=p.order))
     return Loop(direction, tuple(order), {k: v for k, v in lags.items() if v}, frozenset(history), frozenset(collect),
                 frozenset(finals - collect))
-
-
-def choose_lowering(program: Program, lowering: str = "auto") -> str:
-    """`unrolled` or `looped`: `auto` loops from AUTO_LOOPED_FROM steps when the spec can loop.
-
-    `looped` for a spec that cannot loop raises NotLoopable with the reason.
-    """
-    if lowering not in LOWERINGS:
-        raise ValueError(f"lowering must be one of {', '.join(LOWERINGS)}, got {lowering!r}")
-    if lowering == "unrolled":
-        return lowering
-    if lowering == "looped":
-        plan_loops(program)
-        return lowering
-    if program.steps < AUTO_LOOPED_FROM or not program.streams:
-        return "unrolled"
-    try:
-        plan_loops(program)
-    except NotLoopable:
-        return "unrolled"
-    return "looped"
 
 
 class NotStreamable(RnndslError, ValueError):

@@ -7,6 +7,7 @@ from typing import Callable, Mapping
 
 from ..checks import Checked
 from ..ir import UNode
+from .schedule import Request, Schedule
 
 __all__ = ["Prepared", "Pass"]
 
@@ -17,12 +18,16 @@ class Prepared:
 
     `zero`: unrolled nodes known to be all zeros (a zero initial state and what follows
     from it), which a backend never computes.  `forward`: unrolled nodes equal to one of
-    their inputs (`x + 0` is x).
+    their inputs (`x + 0` is x).  `request`: what the caller asked of the schedule (the
+    lowering, the backend's cost facts); `schedule`: how the program runs, set by the last
+    pass and read by every backend (they do not plan).
     """
 
     checked: Checked
     zero: frozenset[UNode] = frozenset()
     forward: Mapping[UNode, UNode] = field(default_factory=dict)
+    request: Request = field(default_factory=Request)
+    schedule: Schedule | None = None
 
     @property
     def program(self):

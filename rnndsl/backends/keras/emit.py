@@ -357,16 +357,17 @@ def emit_keras(prep: Prepared) -> KerasModels:
         sys.setrecursionlimit(old)
 
 
-def build_models(checked, lowering: str = "unrolled") -> KerasModels:
-    """Run the passes over a checked program and build its Keras models (the usual way in).
+def build_models(checked, lowering: str = "auto") -> KerasModels:
+    """Build the Keras models (the usual way in) of a checked program, or of a prepared one.
 
-    `lowering`: `unrolled` (every step in the graph), `looped` (a tf.while_loop over the steps;
-    raises NotLoopable when the spec cannot loop) or `auto` (looped from AUTO_LOOPED_FROM steps).
+    A `Checked` program runs the passes first with `lowering` (`unrolled`, `looped`, or `auto`:
+    chosen by this backend's cost facts); a `Prepared` one is built as its schedule says.
     """
-    from ...passes import prepare
-    from ...passes.loops import choose_lowering
+    from ...passes import Prepared, ScheduleKind, prepare
+    from ..costs import KERAS_TENSORFLOW
     from .looped import emit_looped
 
-    if choose_lowering(checked.program, lowering) == "looped":
-        return emit_looped(prepare(checked))
-    return emit_keras(prepare(checked))
+    prep = checked if isinstance(checked, Prepared) else prepare(checked, lowering=lowering, costs=KERAS_TENSORFLOW)
+    if prep.schedule.kind is ScheduleKind.LOOPED:
+        return emit_looped(prep)
+    return emit_keras(prep)
