@@ -44,9 +44,9 @@ def _surely_acyclic(program: Program) -> bool:
         if component[src] != component[dst]:
             continue
         e = data["attr"]
-        if e.at is not None or e.window is not None or (e.lag or 0) < 0:
+        if e.read.direction() not in (0, 1):  # a later step, a fixed step or a range: search the unrolled graph
             return False
-        if not e.lag:
+        if not e.read.carries_state:
             same_step.add_edge(src, dst)
     return nx.is_directed_acyclic_graph(same_step)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import Diagnostic
-from ..ir import Program
+from ..ir import Lag, Program
 from .facts import Facts
 
 __all__ = ["initial_state_reads"]
@@ -19,12 +19,12 @@ def initial_state_reads(program: Program, facts: Facts, diags) -> tuple[Facts, l
     found = []
     for src, dst, data in program.folded.edges(data=True):
         e = data["attr"]
-        if not e.lag or not program.node(src).timed or program.inits.get(src) == "none":
+        if not isinstance(e.read, Lag) or not program.node(src).timed or program.inits.get(src) == "none":
             continue  # (a read of a stream with `init none` outside the steps is an error of its own)
-        if abs(e.lag) >= T:
+        if e.read.depth >= T:
             init = program.inits.get(src, "zeros")
             what = "zeros" if init == "zeros" else f"its {init} initial state"
-            read = f"{src}[t{'-' if e.lag > 0 else '+'}{abs(e.lag)}]"
+            read = f"{src}[{e.read.label}]"
             found.append(Diagnostic(
                 "init-only", f"`{read}` reads outside steps 0..{T - 1} at every step it is used, so it only "
                 f"ever gives the initial state of '{src}' ({what})", e.span,

@@ -17,7 +17,7 @@ import networkx as nx
 
 from ..catalogue import KINDS, Shape, ShapeError, fmt_shape
 from ..errors import Diagnostic
-from ..ir import EdgeAttr, NodeAttr, Program, Role, Window
+from ..ir import EdgeAttr, Fixed, NodeAttr, Program, Range, Role, Window
 from .facts import Facts
 
 __all__ = ["infer_shapes", "folded_inputs", "same_step_order", "input_window"]
@@ -33,14 +33,14 @@ def folded_inputs(program: Program, name: str) -> list[tuple[int, str, EdgeAttr]
 def input_window(program: Program, name: str) -> Window | None:
     """The range of steps an op reads (a range read, or an op over one), if any."""
     for _, src, e in folded_inputs(program, name):
-        window = e.window or program.node(src).window
+        window = e.read.window if isinstance(e.read, Range) else program.node(src).window
         if window is not None:
             return window
     return None
 
 
 def _reads_state(program: Program, e: EdgeAttr, src: str) -> bool:
-    return program.node(src).role is Role.STREAM and (bool(e.lag) or e.at is not None or e.window is not None)
+    return program.node(src).role is Role.STREAM and e.read.carries_state
 
 
 def same_step_order(program: Program) -> list[str]:
@@ -176,7 +176,7 @@ class _Pass:
             a = self.p.node(src)
             what = src if a.role is not Role.OP else f"{a.kind} ({src})"
             if a.role is Role.STREAM:
-                what += f"[{e.label[1:-1] if e.at is not None else ('t' + (e.label[1:] if e.label else ''))}]"
+                what += f"[{e.label[1:-1] if isinstance(e.read, (Fixed, Range)) else e.label or 't'}]"
             where = f"line {a.span.line}" if a.span.known else ("the input" if a.role is Role.INPUT else "")
             notes.append(f"{what} has shape {fmt_shape(s)}" + (f" ({where})" if where else ""))
         return tuple(notes)

@@ -59,12 +59,8 @@ def dump_program(p: Program, shapes: Mapping[str, Shape], params: int, flops: in
     for src, dst, data in edges:
         e = data["attr"]
         bits = [f"edge {src} -> {dst}:{e.port}", e.kind.value]
-        if e.lag is not None:
-            bits.append(f"lag={e.lag}")
-        if e.at is not None:
-            bits.append(f"at={e.at}")
-        if e.window is not None:
-            bits.append(f"steps={e.window}")
+        if e.read.dump():
+            bits.append(e.read.dump())
         if e.steps is not None:
             bits.append(f"when={steps_text(e.steps)}")
         out.append(" ".join(bits))

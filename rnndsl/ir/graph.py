@@ -16,6 +16,7 @@ import networkx as nx
 
 from ..catalogue import Init, Params, Shape
 from ..errors import Span
+from .reads import WHOLE, Bound, EdgeKind, ReadForm, Window, form_of
 
 __all__ = [
     "INIT", "UNode", "Role", "EdgeKind", "TargetKind", "Loss", "Bound", "Window", "NodeAttr", "EdgeAttr",
@@ -34,21 +35,6 @@ class Role(str, Enum):
     CONST = "const"  # a number
     PARAM = "param"  # a learned tensor `param u: (64,)`
     OP = "op"  # one layer application
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class EdgeKind(str, Enum):
-    """How a read relates reader and source in time, derived from the lag (never declared)."""
-
-    FEED = "feed"  # same step, or an untimed value
-    SAME = "same"  # a stream reads its own previous step
-    CROSS = "cross"  # a stream reads another stream's previous step
-    LAG_K = "lag-k"  # t - k, k >= 2
-    REVERSED = "reversed"  # a later step, t + k
-    FIXED = "fixed"  # a stream equation reads one fixed step (h[3], h[last]) at every step
-    WINDOW = "window"  # a range of steps h[0..t-1], reduced over time
 
     def __str__(self) -> str:
         return self.value
@@ -76,78 +62,6 @@ class Loss(str, Enum):
 
 
 @dataclass(frozen=True)
-class Bound:
-    """One end of a range of steps: `t+offset` (base "t"), an absolute step, or `last+offset`."""
-
-    base: str  # "t" | "abs" | "last"
-    offset: int
-
-    def at(self, t: int, steps: int) -> int:
-        return {"t": t, "abs": 0, "last": steps - 1}[self.base] + self.offset
-
-    def __str__(self) -> str:
-        if self.base == "abs":
-            return str(self.offset)
-        sign = "" if self.offset == 0 else (f"+{self.offset}" if self.offset > 0 else str(self.offset))
-        return self.base + sign
-
-
-@dataclass(frozen=True)
-class Window:
-    """The steps lo..hi (both included) that a read of many steps covers, clipped to 0..steps-1."""
-
-    lo: Bound
-    hi: Bound
-
-    def steps(self, t: int | None, steps: int) -> range:
-        t = 0 if t is None else t
-        return range(max(self.lo.at(t, steps), 0), min(self.hi.at(t, steps), steps - 1) + 1)
-
-    def active(self, steps: int) -> tuple[int, int]:
-        """The steps t (an interval a..b, empty when a > b) at which the range holds at least one step.
-
-        Each end moves with t or not, so every condition (lo <= hi, lo <= steps-1, hi >= 0) is
-        t <= c, t >= c or always/never: their intersection is an interval, found in O(1).
-        """
-        a, b = 0, steps - 1
-        lo_t, hi_t = self.lo.base == "t", self.hi.base == "t"
-        lo0, hi0 = self.lo.at(0, steps), self.hi.at(0, steps)  # the ends at t = 0
-        # lo(t) <= hi(t)
-        if lo_t == hi_t:
-            if lo0 > hi0:
-                return 1, 0
-        elif lo_t:
-            b = min(b, hi0 - lo0)
-        else:
-            a = max(a, lo0 - hi0)
-        # lo(t) <= steps - 1, hi(t) >= 0
-        if lo_t:
-            b = min(b, steps - 1 - lo0)
-        elif lo0 > steps - 1:
-            return 1, 0
-        if hi_t:
-            a = max(a, -hi0)
-        elif hi0 < 0:
-            return 1, 0
-        return a, b
-
-    def live_steps(self, steps_of_reader: tuple[int, ...], steps: int) -> tuple[int, ...]:
-        """The reader's steps (sorted) at which the range holds at least one step."""
-        import bisect
-
-        a, b = self.active(steps)
-        return steps_of_reader[bisect.bisect_left(steps_of_reader, a):bisect.bisect_right(steps_of_reader, b)]
-
-    @property
-    def timed(self) -> bool:
-        """Whether the range moves with t (it can then only be read inside a stream equation)."""
-        return "t" in (self.lo.base, self.hi.base)
-
-    def __str__(self) -> str:
-        return f"[{self.lo}..{self.hi}]"
-
-
-@dataclass(frozen=True)
 class NodeAttr:
     """A folded node: an input, a named value, a stream, a constant or a layer application (op)."""
 
@@ -169,26 +83,31 @@ class NodeAttr:
 
 @dataclass(frozen=True)
 class EdgeAttr:
-    """A read of `src` by `dst` on input `port`: at t - lag, at the absolute step `at`, over a
-    range of steps `window`, or untimed."""
+    """A read of `src` by `dst` on input `port`, in one read form (a lag, a fixed step, a range, or
+    a whole value: ir/reads.py), live at the reader's `steps` (a guarded equation's root)."""
 
     port: int
     kind: EdgeKind
-    lag: int | None = None
-    at: int | None = None
+    read: ReadForm = WHOLE
     steps: tuple[int, ...] | None = None  # dst steps where the edge is live (None: all)
     span: Span = field(default_factory=Span.unknown, compare=False)
-    window: Window | None = None
 
     @property
     def label(self) -> str:
-        if self.window is not None:
-            return str(self.window)
-        if self.at is not None:
-            return f"[{self.at}]"
-        if self.lag is None or self.lag == 0:
-            return ""
-        return f"t-{self.lag}" if self.lag > 0 else f"t+{-self.lag}"
+        return self.read.label
+
+    # The read's offsets, for code that has not moved to asking the read form.
+    @property
+    def lag(self) -> int | None:
+        return getattr(self.read, "k", None)
+
+    @property
+    def at(self) -> int | None:
+        return getattr(self.read, "step", None)
+
+    @property
+    def window(self) -> Window | None:
+        return getattr(self.read, "window", None)
 
 
 @dataclass(frozen=True)
@@ -263,16 +182,5 @@ def node_attr(graph: nx.Graph, name: object) -> NodeAttr:
 
 def edge_kind(src_is_timed: bool, same_owner: bool, lag: int | None, at: int | None = None,
               dst_is_timed: bool = False, window: Window | None = None) -> EdgeKind:
-    """Classify a read: feed (same step or untimed), same, cross, lag-k (|lag| >= 2), reversed (a later
-    step), fixed (a stream equation reading one fixed step), window (a range of steps)."""
-    if window is not None:
-        return EdgeKind.WINDOW
-    if at is not None and src_is_timed and dst_is_timed:
-        return EdgeKind.FIXED
-    if not src_is_timed or lag is None or lag == 0:
-        return EdgeKind.FEED
-    if lag < 0:
-        return EdgeKind.REVERSED
-    if lag >= 2:
-        return EdgeKind.LAG_K
-    return EdgeKind.SAME if same_owner else EdgeKind.CROSS
+    """Classify a read given by its offsets (its read form decides: ir/reads.py)."""
+    return form_of(lag, at, window).kind(src_is_timed, same_owner, dst_is_timed)

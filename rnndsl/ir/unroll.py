@@ -10,12 +10,9 @@ import networkx as nx
 
 from ..errors import Diagnostic
 from .graph import INIT, EdgeAttr, NodeAttr
+from .reads import Range
 
 __all__ = ["unroll", "unrolled_size"]
-
-
-def _signed(n: int) -> str:
-    return "" if n == 0 else (f"+{n}" if n > 0 else str(n))
 
 
 def unrolled_size(folded: nx.MultiDiGraph, steps: int, limit: int = 10**12) -> tuple[int, int]:
@@ -29,10 +26,10 @@ def unrolled_size(folded: nx.MultiDiGraph, steps: int, limit: int = 10**12) -> t
     for _, dst, data in folded.edges(data=True):
         e: EdgeAttr = data["attr"]
         d_steps = attrs[dst].steps
-        if e.window is not None:
+        if isinstance(e.read, Range):
             reader = e.steps if e.steps is not None else d_steps
-            for t in (e.window.live_steps(reader, steps) if reader is not None else (None,)):
-                edges += len(e.window.steps(t, steps))  # >= 1 each: the loop stops soon past any limit
+            for t in (e.read.live(reader, steps) if reader is not None else (None,)):
+                edges += len(e.read.sources(t, steps))  # >= 1 each: the loop stops soon past any limit
                 if edges > limit:
                     return nodes, edges
             continue
@@ -92,32 +89,25 @@ def _unroll(folded: nx.MultiDiGraph, steps: int, inits: Mapping[str, str]) -> tu
         if e.steps is not None:
             live = set(e.steps)
             d_steps = tuple(t for t in d_steps if t in live)  # type: ignore[union-attr]
-        lag = e.lag or 0
-        if e.window is not None:  # one edge per step of the range, at the steps where it holds any
-            for t in (e.window.live_steps(d_steps, steps) if d_attr.timed else (None,)):  # type: ignore[arg-type]
-                for s in e.window.steps(t, steps):
-                    _link(succ, pred, (src, s), (dst, t), e)
-            continue
-        for t in d_steps:  # type: ignore[union-attr]
+        live = e.read.live(d_steps, steps) if d_attr.timed else (None,)  # type: ignore[arg-type]
+        for t in live:  # type: ignore[union-attr]
             if not s_attr.timed:
-                s_step: int | None = None
-            elif e.at is not None:
-                s_step = e.at
-            else:
-                s_step = t - lag  # type: ignore[operator]
-                if not 0 <= s_step < steps:
+                _link(succ, pred, (src, None), (dst, t), e)
+                continue
+            for s_step in e.read.sources(t, steps):  # a range: one edge per step of it
+                if not 0 <= s_step < steps:  # type: ignore[operator]
                     if inits.get(src) == "none":
                         if (src, dst) not in reported:
                             reported.add((src, dst))
                             diags.append(Diagnostic(
-                                "out-of-range", f"at step {t}, `{src}[t{_signed(-lag)}]` reads step {s_step}, "
+                                "out-of-range", f"at step {t}, `{src}[{e.read.label}]` reads step {s_step}, "
                                 f"outside 0..{steps - 1}, and '{src}' has `init {src} = none`", e.span,
                                 ("guard the equation, or give the stream an initial state (zeros or learned)",)))
                         continue
                     s_step = INIT
                     if (src, INIT) not in node:
                         add_node((src, INIT))
-            _link(succ, pred, (src, s_step), (dst, t), e)
+                _link(succ, pred, (src, s_step), (dst, t), e)
     return u, diags
 
 

@@ -26,7 +26,7 @@ from typing import Mapping
 import networkx as nx
 
 from ..catalogue import KINDS, StepRule
-from ..ir import EdgeAttr, Program, Role
+from ..ir import EdgeAttr, Fixed, Program, Range, Role
 from ..errors import RnndslError
 
 __all__ = ["NotLoopable", "NotStreamable", "Loop", "Unit", "UnitKind", "LoopPlan", "plan_loops", "plan_streaming",
@@ -72,7 +72,7 @@ class LoopPlan:
 
 
 def _same_step(e: EdgeAttr) -> bool:
-    return not e.lag and e.at is None and e.window is None
+    return not e.read.carries_state
 
 
 def equations_of(p: Program, stream: str) -> list[tuple[tuple[int, ...] | None, str]]:
@@ -144,26 +144,19 @@ def plan_loops(p: Program) -> LoopPlan:
                 if src not in ns:
                     continue
                 e = data["attr"]
-                if e.at is not None:
+                if isinstance(e.read, Fixed):
                     raise NotLoopable(f"'{p.node(n).owner}' reads a fixed step of '{src}', which depends on it "
                                       f"(a loop computes one step at a time)")
-                if e.window is not None:  # up to this step (forward), or from this step on (backward)
-                    w = e.window
-                    if w.hi.base == "t" and w.hi.offset <= 0:
-                        step = 1
-                    elif w.lo.base == "t" and w.lo.offset >= 0:
-                        step = -1
-                    else:
-                        raise NotLoopable(f"'{p.node(n).owner}' reads the range {w} of '{src}', which depends on it")
-                else:
-                    step = 1 if (e.lag or 0) > 0 else -1 if (e.lag or 0) < 0 else 0
+                step = e.read.direction()  # (a range: up to this step, forward; from this step on, backward)
+                if step is None:
+                    raise NotLoopable(f"'{p.node(n).owner}' reads the range {e.label} of '{src}', which depends on it")
                 if step and d and step != d:
                     raise NotLoopable(f"'{p.node(n).owner}' depends on both earlier and later steps of '{src}'")
                 d = d or step
         same = nx.DiGraph()
         same.add_nodes_from(ns)
         same.add_edges_from((s, n) for n in ns for s, _, d2 in g.in_edges(n, data=True)
-                            if s in ns and (_same_step(d2["attr"]) or _holds_this_step(d2["attr"].window)))
+                            if s in ns and d2["attr"].read.this_step)
         if not nx.is_directed_acyclic_graph(same):
             cyc = " -> ".join(p.node(x).owner for x, _ in nx.find_cycle(same))
             raise NotLoopable(f"the same-step order of {cyc} changes with the step (guards break a cycle)")
@@ -209,7 +202,7 @@ def plan_loops(p: Program) -> LoopPlan:
                     if src in ns:
                         continue
                     if src in current:
-                        if not _reads_done(e, want or 1):
+                        if not e.read.reads_done(want or 1):
                             fits = False
                             break
                     elif src not in comp_of and loop_ancestors(src) & current:
@@ -255,27 +248,10 @@ def plan_loops(p: Program) -> LoopPlan:
     return LoopPlan(tuple(units), frozenset(hoisted), {n: index[id(loop_units[i])] for n, i in loop_of.items()})
 
 
-def _holds_this_step(w) -> bool:
-    """Whether a range read includes the reader's own step (it is then computed first, in the same step)."""
-    return w is not None and (w.hi.base == "t" and w.hi.offset == 0 or w.lo.base == "t" and w.lo.offset == 0)
-
-
 def _nodes_only(nodes: list[str]) -> nx.DiGraph:
     g = nx.DiGraph()
     g.add_nodes_from(nodes)
     return g
-
-
-def _reads_done(e: EdgeAttr, direction: int) -> bool:
-    """Whether a read, inside a loop running in `direction`, reaches only steps already computed."""
-    if e.at is not None:
-        return False
-    if e.window is not None:
-        w = e.window
-        if direction > 0:
-            return w.hi.base == "t" and w.hi.offset <= 0
-        return w.lo.base == "t" and w.lo.offset >= 0
-    return (e.lag or 0) * direction >= 0
 
 
 def _loop(p: Program, nodes: list[str], direction: int) -> Loop:
@@ -295,21 +271,19 @@ def _loop(p: Program, nodes: list[str], direction: int) -> Loop:
             e = data["attr"]
             if src not in ns:
                 continue
-            if _same_step(e):
-                same.add_edge(src, n)
-            elif e.window is not None:
+            if e.read.this_step:
+                same.add_edge(src, n)  # (a range that includes this step: computed first)
+            if e.read.history:
                 history.add(src)
-                if _holds_this_step(e.window):
-                    same.add_edge(src, n)  # the range includes this step: computed first
-            elif e.lag:
-                lags[src] = max(lags.get(src, 0), abs(e.lag))
+            elif e.read.depth:
+                lags[src] = max(lags.get(src, 0), e.read.depth)
         kind = KINDS[a.kind] if a.kind else None
         if kind is not None and kind.is_cell:
             lags[a.owner] = max(lags.get(a.owner, 0), 1)
         for _, dst, data in g.out_edges(n, data=True):
             if dst not in ns:
                 e = data["attr"]
-                if e.at is not None and e.at == (p.steps - 1 if direction > 0 else 0):
+                if isinstance(e.read, Fixed) and e.read.step == (p.steps - 1 if direction > 0 else 0):
                     finals.add(n)  # its last value is enough: no sequence is kept
                 else:
                     collect.add(n)
@@ -348,16 +322,11 @@ def plan_streaming(p: Program) -> Loop:
         if not p.node(src).timed:
             continue
         if reader.timed:
-            if (e.lag or 0) < 0:
-                raise NotStreamable(f"'{reader.owner}' reads a later step of '{src}' (reversed time): a stream "
-                                    f"gives its first output only after the whole sequence")
-            if e.at is not None:
-                raise NotStreamable(f"'{reader.owner}' reads the fixed step {e.at} of '{src}' at every step")
-            if e.window is not None:
-                raise NotStreamable(f"'{reader.owner}' reads the range {e.window} of '{src}'; a step function "
-                                    f"keeps only a fixed number of past steps")
-        elif e.window is not None or (e.at is not None and e.at != p.steps - 1):
-            what = f"the range {e.window}" if e.window is not None else f"step {e.at}"
+            why = e.read.unstreamable(src, reader.owner)
+            if why:
+                raise NotStreamable(why)
+        elif isinstance(e.read, Range) or isinstance(e.read, Fixed) and e.read.step != p.steps - 1:
+            what = f"the range {e.label}" if isinstance(e.read, Range) else f"step {e.read.step}"
             raise NotStreamable(f"'{reader.owner}' reads {what} of '{src}'; a streamed output can read only the "
                                 f"current step ([last])")
     return _loop(p, timed, 1)

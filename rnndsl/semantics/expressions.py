@@ -8,7 +8,7 @@ import networkx as nx
 
 from ..catalogue import BY_OPERATOR, KINDS, Params, StepRule
 from ..errors import Diagnostic, Span
-from ..ir import Bound, EdgeAttr, NodeAttr, Role, Window, edge_kind
+from ..ir import WHOLE, Bound, EdgeAttr, Fixed, Lag, NodeAttr, Range, ReadForm, Role, Window
 from ..limits import MAX_LAG
 from ..syntax import ast as A
 from .layers import ChainStage, check_mode, unknown_layer
@@ -20,13 +20,11 @@ __all__ = ["Read", "Ctx", "GraphBuilder"]
 
 @dataclass(frozen=True)
 class Read:
-    """How a consumer reads a lowered sub-expression: its node, at t - lag, at step `at`, or over `window`."""
+    """How a consumer reads a lowered sub-expression: its node, in a read form (ir/reads.py)."""
 
     node: str
-    lag: int | None = None
-    at: int | None = None
+    form: ReadForm = WHOLE
     span: Span = field(default_factory=Span.unknown)
-    window: Window | None = None
 
 
 @dataclass
@@ -110,16 +108,15 @@ class GraphBuilder:
             self.error("bad-range", f"'{dst}' would hold a range of steps ({self.window_of(read)}); {_REDUCE_HINT}",
                        read.span, notes)
             return
-        kind = edge_kind(src.timed, src.name == dst_attr.owner, read.lag, read.at, dst_attr.timed, read.window)
-        self.g.add_edge(read.node, dst, key=port,
-                        attr=EdgeAttr(port, kind, read.lag, read.at, steps, read.span, read.window))
+        kind = read.form.kind(src.timed, src.name == dst_attr.owner, dst_attr.timed)
+        self.g.add_edge(read.node, dst, key=port, attr=EdgeAttr(port, kind, read.form, steps, read.span))
 
     def window_of(self, read: Read | None) -> Window | None:
         """The range of steps a read's value spans: a range read, or an op over one (None: one value)."""
         if read is None:
             return None
-        if read.window is not None:
-            return read.window
+        if isinstance(read.form, Range):
+            return read.form.window
         return self.g.nodes[read.node]["attr"].window if read.node in self.g else None
 
     # ---- expressions -----------------------------------------------------------------------------
@@ -168,7 +165,7 @@ class GraphBuilder:
                 self.error("bad-index", f"`{e.id}[t{_signed(idx.offset)}]` outside a stream equation: `t` is only "
                            f"defined in `x[t] = ...`; read a fixed step such as {e.id}[last]", e.span)
                 return None
-            return Read(e.id, lag=-idx.offset, span=e.span)
+            return Read(e.id, Lag(-idx.offset), span=e.span)
         if not self.sym.steps_ok:
             return None  # the steps line is reported; a fixed step cannot be checked
         T = self.sym.steps
@@ -177,7 +174,7 @@ class GraphBuilder:
             self.error("out-of-range", f"`{e.id}[{_index_text(idx)}]` reads step {step}, but steps run 0..{T - 1}",
                        e.span)
             return None
-        return Read(e.id, at=step, span=e.span)
+        return Read(e.id, Fixed(step), span=e.span)
 
     def _timed_source(self, name: str, span: Span) -> bool:
         """Whether `name` has steps to index (a stream or a sequence input); reports it when not."""
@@ -231,7 +228,7 @@ class GraphBuilder:
             self.error("out-of-range", f"{text} covers no step{where} (steps run 0..{T - 1})", e.span,
                        ["a range is clipped to the steps that exist; both ends are included"])
             return None
-        return Read(e.id, window=window, span=e.span)
+        return Read(e.id, Range(window), span=e.span)
 
     def visit_Neg(self, e: A.Neg, ctx: Ctx) -> Read | None:
         return self.op("neg", Params(), [self._sub(e.value, ctx)], ctx, e.span, layer=None)
@@ -371,7 +368,7 @@ class GraphBuilder:
             if read is not None:
                 self.connect(read, name, port)
         if kind.is_cell:  # the state: the stream's own previous step
-            self.connect(Read(ctx.owner, lag=1, span=span), name, len(inputs))
+            self.connect(Read(ctx.owner, Lag(1), span=span), name, len(inputs))
         return Read(name, span=span)
 
     def range_rule(self, kind_name: str, inputs: list[Read | None], span: Span) -> tuple[bool, Window | None]:
