@@ -81,7 +81,7 @@ def test_a_looped_compile_plans_once(tmp_path: Path, monkeypatch: pytest.MonkeyP
     # The CLI chooses the schedule before TensorFlow loads (it prints it); the backend must then
     # build from that plan, not plan again.
     pytest.importorskip("tensorflow")
-    import rnndsl.passes.schedule as schedule
+    import rnndsl.passes.plan as schedule
     from rnndsl.cli import main
 
     calls = []

@@ -7,7 +7,7 @@ benchmark named in `source` when either changes.
 
 from __future__ import annotations
 
-from ..passes.schedule import CostFacts
+from ..passes.plan import CostFacts
 
 __all__ = ["KERAS_TENSORFLOW", "COSTS"]
 

@@ -21,7 +21,7 @@ __all__ = ["main", "build_parser", "UsageError"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
+    from ..version import __version__
 
     ap = argparse.ArgumentParser(prog="rnndsl", description="Check, draw and compile recurrent wiring specs (.rnn).")
     ap.add_argument("--version", action="version", version=f"rnndsl {__version__}")

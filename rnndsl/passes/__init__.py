@@ -5,7 +5,8 @@ from __future__ import annotations
 from ..checks import Checked
 from .constant_folding import fold_constants
 from .prepared import Pass, Prepared
-from .schedule import LOWERINGS, CostFacts, Request, Schedule, ScheduleKind, dump_schedule, plan_schedule
+from .plan import LOWERINGS, CostFacts, Request, Schedule, ScheduleKind
+from .schedule import dump_schedule, plan_schedule
 from .zero_state import elide_zero_states
 
 __all__ = ["PASSES", "Prepared", "prepare", "fold_constants", "elide_zero_states", "plan_schedule",

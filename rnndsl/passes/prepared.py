@@ -7,7 +7,7 @@ from typing import Callable, Mapping
 
 from ..checks import Checked
 from ..ir import UNode
-from .schedule import Request, Schedule
+from .plan import Request, Schedule
 
 __all__ = ["Prepared", "Pass"]
 

@@ -41,7 +41,7 @@ _JOIN_BEFORE = {"_PIPE", "_PLUS", "_STAR", "_SLASH"}
 
 
 def grammar_text() -> str:
-    """The grammar the package ships (rnndsl/grammars/rnn.lark)."""
+    """The grammar the package ships (rnndsl/syntax/rnn.lark; grammars/rnn.lark at the top of the tree links to it)."""
     return resources.files("rnndsl.syntax").joinpath("rnn.lark").read_text(encoding="utf-8")
 
 
