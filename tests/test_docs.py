@@ -29,3 +29,12 @@ def test_grammar_and_registry_agree() -> None:
     for name in KINDS:
         assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) and name not in KEYWORDS, name
         parse(f"v = x | {name}\nw = {name}(x)\n")  # the grammar takes every kind as a callee
+
+
+def test_the_exit_code_table_is_the_enum() -> None:
+    from rnndsl.errors import ExitCode
+
+    text = (ROOT / "docs" / "commands.md").read_text(encoding="utf-8")
+    section = text.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    codes = [int(m) for m in re.findall(r"^\| (\d+) \|", section, re.M)]
+    assert codes == [int(c) for c in ExitCode]
