@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import stat
 import sys
 from pathlib import Path
 
+from .. import fileio
 from ..errors import RnndslError, SpecError, render_all
-from ..limits import MAX_SPEC_BYTES
 from ..pipeline import Analysed, Bindings, analyse
 
 __all__ = ["UsageError", "read_spec", "decode_spec", "load", "check_output_path", "write_atomic"]
@@ -21,39 +20,17 @@ class UsageError(RnndslError):
 def read_spec(path: str) -> str:
     """Read a spec file: a regular file of at most MAX_SPEC_BYTES in UTF-8 (never a FIFO or a device)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a directory, not a spec file") from None
-    except OSError as err:
-        raise UsageError(f"{path}: cannot read: {err.strerror or err}") from None
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise UsageError(f"{path}: is a directory, not a spec file")
-        if not stat.S_ISREG(st.st_mode):
-            raise UsageError(f"{path}: not a regular file (a device, pipe or socket cannot be a spec)")
-        if st.st_size > MAX_SPEC_BYTES:
-            raise UsageError(f"{path}: {st.st_size:,} bytes; a spec may have at most {MAX_SPEC_BYTES:,}")
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(MAX_SPEC_BYTES + 1)
-    except OSError as err:
-        raise UsageError(f"{path}: cannot read: {err.strerror or err}") from None
-    finally:
-        os.close(fd)
-    return decode_spec(data, path)
+        return fileio.read_text(path)
+    except fileio.FileError as err:
+        raise UsageError(str(err)) from None
 
 
 def decode_spec(data: bytes, path: str) -> str:
     """Spec bytes as text: at most MAX_SPEC_BYTES, UTF-8 (the error names the line)."""
-    if len(data) > MAX_SPEC_BYTES:
-        raise UsageError(f"{path}: more than {MAX_SPEC_BYTES:,} bytes; a spec may have at most {MAX_SPEC_BYTES:,}")
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        raise UsageError(f"{path}:{line}: not UTF-8 text (byte {err.start})") from None
+        return fileio.decode_text(data, path)
+    except fileio.FileError as err:
+        raise UsageError(str(err)) from None
 
 
 def load(path: str, bindings: Bindings | None = None, note: str = "") -> tuple[Analysed, str]:
@@ -93,10 +70,8 @@ def check_output_path(out: str, protect: tuple[str, ...] = ()) -> Path:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write through a temporary file and a rename (see training/files.py); an OS error is a usage error."""
-    from ..training.files import atomic_write
-
+    """Write through a temporary file and a rename (fileio.write_atomic); an OS error is a usage error."""
     try:
-        atomic_write(path, data)
+        fileio.write_atomic(path, data)
     except OSError as err:
         raise UsageError(f"{path}: cannot write: {err.strerror or err}") from None

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import os
-import stat
 import sys
-import tempfile
 from typing import Iterable
 
 from ..errors import SpecError, render_all
+from ..fileio import ReadOnlyFile, write_atomic
 from ..limits import MAX_SPEC_BYTES
 from ..syntax.format import format_text
 from .common import UsageError, decode_spec, read_spec
@@ -96,45 +94,16 @@ def _read_stdin() -> str:
 
 
 def _rewrite(path: str, old: str, new: str) -> None:
-    """Replace the file's text `old` by `new` atomically: a temporary file in the same folder, then a rename.
+    """Replace the file's text `old` by `new` atomically (fileio.write_atomic: a temporary file in the
+    same folder, then a rename; a symbolic link is followed and stays, the file's mode is kept); a
+    read-only file, or one that changed since it was read, is left as it is (a usage error)."""
+    def unchanged() -> None:
+        if read_spec(path) != old:  # an editor saved it meanwhile: keep that text
+            raise UsageError(f"{path}: changed while it was being formatted; left as it is")
 
-    A symbolic link is followed (the link stays, its target is formatted); the file's mode is kept; a
-    read-only file, or one that changed since it was read, is left as it is (a usage error).
-    """
-    target = os.path.realpath(path)
     try:
-        st = os.stat(target)
+        write_atomic(path, new.encode("utf-8"), before_replace=unchanged)
+    except ReadOnlyFile:
+        raise UsageError(f"{path}: is read-only; not rewriting it (fmt --check shows what would change)") from None
     except OSError as err:
         raise UsageError(f"{path}: cannot rewrite: {err.strerror or err}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise UsageError(f"{path}: not a regular file; not rewriting it")
-    if not st.st_mode & 0o222 or not os.access(target, os.W_OK):
-        raise UsageError(f"{path}: is read-only; not rewriting it (fmt --check shows what would change)")
-    folder = os.path.dirname(target)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".fmt", dir=folder)
-    except OSError as err:
-        raise UsageError(f"{path}: cannot write a temporary file in {folder}: {err.strerror or err}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(new.encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, stat.S_IMODE(st.st_mode))
-        tmp_st = os.stat(tmp)
-        if (tmp_st.st_uid, tmp_st.st_gid) != (st.st_uid, st.st_gid):
-            try:
-                os.chown(tmp, st.st_uid, st.st_gid)
-            except OSError:
-                pass  # only the owner's mode can be kept
-        if read_spec(target) != old:  # an editor saved it meanwhile: keep that text
-            raise UsageError(f"{path}: changed while it was being formatted; left as it is")
-        os.replace(tmp, target)
-    except BaseException as err:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(err, OSError):
-            raise UsageError(f"{path}: cannot write: {err.strerror or err}") from None
-        raise

@@ -9,17 +9,18 @@ file, at most MAX_SPEC_BYTES, UTF-8) and written through a temporary file and a 
 from __future__ import annotations
 
 import os
-import stat
-import tempfile
 from pathlib import Path, PurePosixPath
 
-from ..limits import MAX_SPEC_BYTES
+from .. import fileio
 from ..errors import RnndslError
+from ..limits import MAX_SPEC_BYTES
 
 __all__ = ["SpecFolder", "FolderError", "MAX_LISTED"]
 
 MAX_LISTED = 500  # .rnn files listed at most
 _MAX_DEPTH = 6  # folders below the root that are searched
+# fileio.FileError.reason -> the HTTP status of a refused read (anything else: 403)
+_READ_STATUS = {fileio.MISSING: 404, fileio.TOO_LARGE: 413, fileio.NOT_UTF8: 415}
 
 
 class FolderError(RnndslError):
@@ -85,28 +86,12 @@ class SpecFolder:
         return full
 
     def read(self, rel: object) -> str:
-        """The text of a spec inside the folder, read as `rnndsl check` reads one."""
+        """The text of a spec inside the folder, read as `rnndsl check` reads one (and never through a link)."""
         full = self.resolve(rel)
         try:
-            fd = os.open(full, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
-        except OSError as err:
-            raise FolderError(403, f"{rel}: cannot read: {err.strerror or err}") from None
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise FolderError(403, f"{rel}: not a regular file")
-            if st.st_size > MAX_SPEC_BYTES:
-                raise FolderError(413, f"{rel}: {st.st_size:,} bytes; a spec may have at most {MAX_SPEC_BYTES:,}")
-            with os.fdopen(fd, "rb", closefd=False) as fh:
-                data = fh.read(MAX_SPEC_BYTES + 1)
-        finally:
-            os.close(fd)
-        if len(data) > MAX_SPEC_BYTES:
-            raise FolderError(413, f"{rel}: more than {MAX_SPEC_BYTES:,} bytes")
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise FolderError(415, f"{rel}: not UTF-8 text") from None
+            return fileio.read_text(full, name=str(rel), follow_links=False)
+        except fileio.FileError as err:
+            raise FolderError(_READ_STATUS.get(err.reason, 403), str(err)) from None
 
     def write(self, rel: object, text: str) -> None:
         """Replace an existing spec inside the folder (never create one, never follow a link out)."""
@@ -114,17 +99,7 @@ class SpecFolder:
         data = text.encode("utf-8")
         if len(data) > MAX_SPEC_BYTES:
             raise FolderError(413, f"a spec may have at most {MAX_SPEC_BYTES:,} bytes")
-        fd, tmp = tempfile.mkstemp(prefix=f".{full.name}.", dir=full.parent)
         try:
-            os.fchmod(fd, stat.S_IMODE(os.stat(full).st_mode))
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, full)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+            fileio.write_atomic(full, data)
+        except OSError as err:
+            raise FolderError(403, f"{rel}: cannot write: {err.strerror or err}") from None
