@@ -470,6 +470,42 @@ def test_every_spec_checks_clean_and_every_position_answers() -> None:
     assert time.monotonic() - started < 30
 
 
+def _key(d) -> tuple:
+    return (d.span, d.severity, d.code, d.message, d.notes, d.suggestion)
+
+
+def test_the_server_reports_what_check_reports() -> None:
+    """The language server runs the rules through checks.run_rules, as `rnndsl check` does: the same
+    diagnostics for every spec and every spec of tests/errors."""
+    from rnndsl.pipeline import diagnostics_of
+
+    for path in _all_specs() + sorted((ROOT / "tests" / "errors").glob("*.rnn")):
+        text = path.read_text()
+        assert sorted(map(_key, analyse_document(text).diagnostics)) == sorted(map(_key, diagnostics_of(text))), path
+
+
+def test_a_rule_added_to_the_checks_reaches_the_server_and_a_failing_one_keeps_the_facts(monkeypatch) -> None:
+    from rnndsl import checks
+    from rnndsl.errors import Diagnostic
+    from rnndsl.pipeline import diagnostics_of
+
+    def extra(program, facts, found):
+        return facts, (Diagnostic("test-rule", "seen by every caller of the checks", severity="warning"),)
+
+    monkeypatch.setattr(checks, "RULES", checks.RULES + (extra,))
+    assert "test-rule" in [d.code for d in diagnostics_of(FIXED)]
+    assert "test-rule" in [d.code for d in analyse_document(FIXED).diagnostics]
+
+    def broken(program, facts, found):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(checks, "RULES", checks.RULES[:2] + (broken,))  # after the shapes
+    an = analyse_document(FIXED)
+    [internal] = [d for d in an.diagnostics if d.code == "internal"]
+    assert "check broken: KeyError" in internal.message
+    assert an.facts.shapes.get("h") == (28, 28, 8)  # what the rules before it inferred is kept
+
+
 def test_every_prefix_of_a_spec_is_answered() -> None:
     """Half-typed text (every cut of a spec at each line and mid-line) never makes a feature raise."""
     text = (ROOT / "specs" / "mix.rnn").read_text()

@@ -1,6 +1,6 @@
 """Spec text -> everything the front end can say about it, even when the spec has errors.
 
-`analyse_document` runs what `rnndsl check` runs (parse, lower, every rule of checks.RULES)
+`analyse_document` runs what `rnndsl check` runs (parse, lower, `checks.run_rules`)
 but keeps what the rules inferred when there are errors: the shapes, layers and FLOPs of the
 parts that are fine, so hover still has something to say.  It never raises: an exception
 inside the front end (a bug) becomes an `internal` diagnostic and is logged.
@@ -13,7 +13,7 @@ import logging
 import traceback
 from dataclasses import dataclass, field
 
-from ..checks import RULES
+from ..checks import RuleRun, run_rules
 from ..checks.facts import Facts
 from ..errors import Diagnostic, Span, SpecError
 from ..ir import Program
@@ -83,17 +83,15 @@ def analyse_document(text: str) -> Analysis:
         found.extend(err.diagnostics)
     except Exception as err:
         found.append(_internal(err, "lower"))
-    if program is not None:
-        for rule in RULES:  # as checks.check, without raising: the facts of a spec with errors are kept
-            try:
-                facts, new = rule(program, facts, tuple(found))
-            except SpecError as err:
-                found.extend(err.diagnostics)
-                break
-            except Exception as err:
-                found.append(_internal(err, f"check {getattr(rule, '__name__', rule)}"))
-                break
-            found.extend(new)
+    if program is not None:  # the rules `check` runs, without raising: the facts of a spec with errors are kept
+        run = RuleRun(diagnostics=found)  # the rules append to `found`
+        try:
+            run_rules(program, run)
+        except SpecError as err:
+            found.extend(err.diagnostics)
+        except Exception as err:
+            found.append(_internal(err, f"check {run.running}"))
+        facts = run.facts
     try:
         chains, _ = resolve_layer_defs(collect(spec))
     except Exception as err:  # only hover on a named layer's definition needs it
