@@ -537,6 +537,44 @@ def test_the_lexer_tokenizes_every_spec_without_errors() -> None:
         assert "".join(v for _, v in tokens).rstrip("\n") == text.rstrip("\n")  # every character is in a token
 
 
+def _highlighted_texts() -> list[tuple[str, str]]:
+    """Every spec of specs/ and tests/errors, and every ```rnn block of the docs."""
+    import re
+
+    texts = [(str(p.relative_to(ROOT)), p.read_text()) for p in _all_specs()
+             + sorted((ROOT / "tests" / "errors").glob("*.rnn"))]
+    for md in sorted((ROOT / "docs").glob("*.md")):
+        blocks = re.findall(r"```rnn\n(.*?)```", md.read_text(encoding="utf-8"), flags=re.S)
+        texts += [(f"{md.name} block {i}", block) for i, block in enumerate(blocks)]
+    return texts
+
+
+@pytest.mark.parametrize("name,text", _highlighted_texts(), ids=[n for n, _ in _highlighted_texts()])
+def test_the_pygments_lexer_cuts_the_text_as_the_token_stream_does(name: str, text: str) -> None:
+    """The Pygments lexer is regexes of its own: it must find the tokens of syntax/tokens.py (made from the
+    grammar) at the same places, of the same class, and call exactly the grammar's keywords keywords (where
+    the grammar takes a keyword as a name, a keyword argument `init=...` or a model's name, either is right)."""
+    from pygments.token import Comment, Error, Keyword, Name, Number, Operator, Punctuation, String, Whitespace
+
+    from rnndsl.lsp.lexer import RnnLexer
+    from rnndsl.syntax.tokens import tokens
+
+    classes = {"NAME": (Name, Keyword), "NUMBER": (Number,), "STRING": (String,), "MODE": (Name.Decorator,),
+               "OP": (Operator, Punctuation), "COMMENT": (Comment,), "ERROR": (Error,)}
+    mine = [t for t in tokens(text) if t.type not in ("WS", "NL", "CONT")]
+    theirs = [(offset, offset + len(value), kind) for offset, kind, value in RnnLexer().get_tokens_unprocessed(text)
+              if kind not in Whitespace]
+    assert [(t.offset, t.end) for t in mine] == [(a, b) for a, b, _ in theirs]
+    significant = [t for t in mine if t.type != "COMMENT"]
+    as_name = {t.offset for prev, t, nxt in zip([None, *significant], significant, [*significant[1:], None])
+               if (nxt is not None and nxt.text == "=") or (prev is not None and prev.terminal == "MODEL")}
+    for t, (_, _, kind) in zip(mine, theirs):
+        assert any(kind in c for c in classes[t.type]), (t, kind)
+        if t.type == "NAME" and t.offset not in as_name:
+            keyword = kind in Keyword and kind not in Keyword.Constant  # true and false are names to the grammar
+            assert keyword == (t.terminal != "NAME"), (t, kind)
+
+
 def test_the_lexers_keywords_are_the_grammars() -> None:
     from pygments.token import Keyword, Name
 

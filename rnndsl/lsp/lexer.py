@@ -2,6 +2,9 @@
 
 Layer kinds, datasets, optimizers and initialisers come from the catalogue, so a new kind is
 highlighted without touching this file.  Only the catalogue is imported (no parser, no pygls).
+Its regexes are its own: a test (tests/test_lsp.py) checks that over every spec and every docs
+example it cuts the text where syntax/tokens.py (the grammar's terminals) does, with the same
+classes and the grammar's keywords.
 """
 
 from __future__ import annotations

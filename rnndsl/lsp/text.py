@@ -1,41 +1,24 @@
 """Spec text -> tokens, statements and the names they define, without the parser.
 
 An editor asks about text that is often broken (half a line typed), so this module never
-fails: it splits the text into tokens the way the grammar's lexer does (an unknown character
-is one `ERROR` token), groups them into statements the way the parser's post-lexer does
-(a newline inside brackets or next to `|`, `+`, `-`, `*`, `/`, `,`, `=` does not end one), and
-finds each statement's defining name.  Positions are 0-based lines and columns in code
+fails: it reads the token stream of syntax/tokens.py (the grammar's terminals; an unknown
+character is one `ERROR` token), groups the tokens into statements the way the parser's
+post-lexer does (`tokens.Statements`: a newline inside brackets or next to `|`, `+`, `-`, `*`,
+`/`, `,`, `=` does not end one), and finds each statement's defining name.  Positions are 0-based lines and columns in code
 points (the server converts them to the client's units).
 """
 
 from __future__ import annotations
 
 import bisect
-import re
 from dataclasses import dataclass, field
+
+from ..syntax.tokens import CLOSE, OPEN, Statements, tokens
 
 __all__ = ["Position", "Range", "Token", "Statement", "Definition", "TextIndex", "index_text", "STATEMENT_KEYWORDS"]
 
 STATEMENT_KEYWORDS = ("model", "about", "data", "steps", "init", "defaults", "layer", "train", "input", "target",
                       "param")
-
-_TOKEN = re.compile(r"""
-     (?P<NL>\r?\n)
-    |(?P<WS>[ \t\f]+|\\[ \t\f]*\r?\n)
-    |(?P<COMMENT>\#[^\n]*)
-    |(?P<STRING>"[^"\n]*"?)
-    |(?P<NUMBER>[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)
-    |(?P<MODE>@[A-Za-z_][A-Za-z0-9_]*)
-    |(?P<NAME>[A-Za-z_][A-Za-z0-9_]*)
-    |(?P<OP>\.\.|==|!=|<=|>=|[<>|=,%:+\-*/()\[\]{}])
-    |(?P<ERROR>.)
-""", re.X | re.S)
-
-_OPEN = {"(": ")", "[": "]", "{": "}"}
-_CLOSE = {")", "]", "}"}
-_JOIN_AFTER = {"|", "+", "-", "*", "/", ",", "="}  # a newline after one of these does not end the statement
-_JOIN_BEFORE = {"|", "+", "*", "/"}  # nor one before a line that starts with one of these
-
 
 @dataclass(frozen=True, order=True)
 class Position:
@@ -56,7 +39,8 @@ class Range:
 
 @dataclass
 class Token:
-    """One token: its type (NAME, NUMBER, STRING, MODE, OP, ERROR, COMMENT, WS, NL) and place."""
+    """One token of syntax/tokens.py (type NAME, NUMBER, STRING, MODE, OP, ERROR, COMMENT, WS, CONT, NL) and
+    its place."""
 
     type: str
     text: str
@@ -64,6 +48,7 @@ class Token:
     end: int
     start_pos: Position
     end_pos: Position
+    terminal: str = ""  # the grammar's terminal (tokens.Token.terminal)
     index: int = -1  # among the significant tokens
     depth: int = 0  # brackets open before it, in its statement
     stmt: int = -1  # its statement
@@ -110,7 +95,7 @@ class TextIndex:
         for line in self.lines[:-1]:
             self._starts.append(self._starts[-1] + len(line) + 1)
         self.all_tokens = self._lex()
-        self.tokens = [t for t in self.all_tokens if t.type not in ("WS", "COMMENT", "NL")]
+        self.tokens = [t for t in self.all_tokens if t.type not in ("WS", "CONT", "COMMENT", "NL")]
         for i, t in enumerate(self.tokens):
             t.index = i
         self._offsets = [t.offset for t in self.tokens]
@@ -132,11 +117,8 @@ class TextIndex:
 
     # ---- tokens --------------------------------------------------------------------------
     def _lex(self) -> list[Token]:
-        out = []
-        for m in _TOKEN.finditer(self.text):
-            kind = m.lastgroup or "ERROR"
-            out.append(Token(kind, m.group(), m.start(), m.end(), self.position(m.start()), self.position(m.end())))
-        return out
+        return [Token(t.type, t.text, t.offset, t.end, self.position(t.offset), self.position(t.end), t.terminal)
+                for t in tokens(self.text)]
 
     def token_at(self, pos: Position) -> Token | None:
         """The significant token under a position (a word that ends at it counts, as a cursor after it)."""
@@ -183,9 +165,9 @@ class TextIndex:
                 return None
             if t.type != "OP":
                 continue
-            if t.text in _CLOSE:
+            if t.terminal in CLOSE:
                 depth += 1
-            elif t.text in _OPEN:
+            elif t.terminal in OPEN:
                 if depth == 0:
                     return t if t.text == opener else None
                 depth -= 1
@@ -205,40 +187,17 @@ class TextIndex:
 
     def _statements(self, recover: bool) -> list[Statement]:
         groups: list[list[Token]] = []
-        current: list[Token] = []
-        depth = 0
-        pending = False
-        prev = ""
-        sig = iter(range(len(self.tokens)))
-        k = next(sig, None)
+        split = Statements()
         for tok in self.all_tokens:
-            if tok.type == "NL":
-                if depth == 0 and prev not in _JOIN_AFTER:
-                    pending = True
+            # recovering: a line that starts like a statement starts one, even inside unclosed brackets
+            force = recover and tok.index >= 0 and split.inside and self._starts_statement(tok.index)
+            if split.starts(tok, force):
+                groups.append([])
+            if tok.index < 0:
                 continue
-            if tok.type in ("WS", "COMMENT"):
-                continue
-            assert k is not None and self.tokens[k] is tok
-            if current and (pending and not tok.is_op(*_JOIN_BEFORE) or
-                            recover and (depth > 0 or prev in _JOIN_AFTER) and self._starts_statement(k)):
-                groups.append(current)
-                current = []
-                depth = 0
-            pending = False
-            if tok.type == "OP" and tok.text in _OPEN:
-                tok.depth = depth
-                depth += 1
-            elif tok.type == "OP" and tok.text in _CLOSE:
-                depth = max(0, depth - 1)
-                tok.depth = depth
-            else:
-                tok.depth = depth
-            tok.stmt = len(groups)
-            current.append(tok)
-            prev = tok.text if tok.type == "OP" else tok.type
-            k = next(sig, None)
-        if current:
-            groups.append(current)
+            tok.depth = split.level
+            tok.stmt = len(groups) - 1
+            groups[-1].append(tok)
         return [self._classify(g) for g in groups]
 
     @staticmethod

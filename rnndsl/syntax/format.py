@@ -1,7 +1,8 @@
 """Spec text -> the same spec in canonical layout, every comment kept (`rnndsl fmt`).
 
 A token-level formatter: the text must parse (else the parser's SpecError is raised and
-nothing is formatted); it is then cut into physical lines of tokens, each line's tokens are
+nothing is formatted); it is then cut into physical lines of tokens (the token stream of
+syntax/tokens.py, made from the grammar's terminals), each line's tokens are
 re-spaced, and the lines are re-indented and aligned.  Where the user broke a statement
 over lines, it stays broken there, so the statement boundaries the parser sees (its
 post-lexer joins a newline inside brackets, after `| + - * / , =` or before `| + * /`)
@@ -28,40 +29,19 @@ The canonical layout:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from enum import Enum
 
 from ..errors import Diagnostic, Span, SpecError
 from ..limits import MAX_SPEC_BYTES
-from .parser import _CLOSE, _JOIN_AFTER, _JOIN_BEFORE, _OPEN, parse
+from .parser import parse
+from .tokens import CLOSE, Statements, tokens
 
 __all__ = ["format_text", "comments", "INDENT", "COMMENT_GAP", "GUARD_GAP"]
 
 INDENT = 4        # a continuation line's indent
 COMMENT_GAP = 2   # spaces between code and an end-of-line comment (at least)
 GUARD_GAP = 1     # spaces between an equation and its guard (at least)
-
-# The grammar's terminals, as the lexer (rnn.lark) reads them; `\\` + newline is whitespace.
-_TOKEN = re.compile(r"""
-     (?P<nl>\r?\n)
-    |(?P<ws>[\t \f]+)
-    |(?P<bsnl>\\[\t \f]*\r?\n)
-    |(?P<comment>\#[^\n]*)
-    |(?P<string>"[^"\n]*")
-    |(?P<number>[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)
-    |(?P<mode>@[A-Za-z_][A-Za-z0-9_]*)
-    |(?P<word>[A-Za-z_][A-Za-z0-9_]*)
-    |(?P<op>\.\.|==|!=|<=|>=|[<>|=,%:+\-*/()\[\]{}])
-""", re.X)
-
-# The post-lexer's sets (parser._Continuations), from terminal names to their text.
-_TEXT = {"_PIPE": "|", "_PLUS": "+", "_MINUS": "-", "_STAR": "*", "_SLASH": "/", "_COMMA": ",", "_EQUAL": "=",
-         "_LPAR": "(", "_RPAR": ")", "_LSQB": "[", "_RSQB": "]", "_LBRACE": "{", "_RBRACE": "}"}
-_JOINS_AFTER = frozenset(_TEXT[n] for n in _JOIN_AFTER)    # a newline after one of these continues
-_JOINS_BEFORE = frozenset(_TEXT[n] for n in _JOIN_BEFORE)  # a newline before one of these continues
-_OPENING = frozenset(_TEXT[n] for n in _OPEN)
-_CLOSING = frozenset(_TEXT[n] for n in _CLOSE)
 
 _DECLARATIONS = frozenset({"model", "about", "data", "steps", "defaults", "input", "target", "param", "train"})
 _PREFIX_WORDS = frozenset({"when", "otherwise", "and", "or", "not", "in"})  # an operand may follow them
@@ -90,9 +70,11 @@ class _Kind(Enum):
 
 @dataclass
 class _Tok:
-    kind: str          # the regex group: word, number, string, mode or op
+    kind: str          # the token's type (syntax/tokens.py): NAME, NUMBER, STRING, MODE or OP
     text: str
+    terminal: str      # the grammar's terminal
     role: _Role = _Role.NONE
+    continues: bool = False  # it continues the statement of the token before it (the post-lexer's rule)
 
 
 @dataclass
@@ -118,20 +100,18 @@ class _Out:
 def _lines(text: str) -> list[_Line]:
     """The physical lines of `text`, each with its tokens (whitespace dropped) and its comment."""
     lines = [_Line()]
-    pos = 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None:  # the text parsed, so the parser's lexer read this: the two lexers disagree
-            raise AssertionError(f"fmt cannot read the character {text[pos]!r} at offset {pos}")
-        kind = m.lastgroup
-        pos = m.end()
-        if kind == "nl" or kind == "bsnl":
-            lines[-1].backslash = kind == "bsnl"
+    split = Statements()
+    for tok in tokens(text):
+        if tok.type == "ERROR":  # the text parsed, so this cannot be: the two readers disagree
+            raise AssertionError(f"fmt cannot read {tok.text!r} at offset {tok.offset}")
+        starts = split.starts(tok)
+        if tok.type in ("NL", "CONT"):
+            lines[-1].backslash = tok.type == "CONT"
             lines.append(_Line())
-        elif kind == "comment":
-            lines[-1].comment = m.group().rstrip(_TRAILING_SPACE)
-        elif kind != "ws":
-            lines[-1].toks.append(_Tok(kind, m.group()))
+        elif tok.type == "COMMENT":
+            lines[-1].comment = tok.text.rstrip(_TRAILING_SPACE)
+        elif tok.type != "WS":
+            lines[-1].toks.append(_Tok(tok.type, tok.text, tok.terminal, continues=not starts))
     if not lines[-1].toks and lines[-1].comment is None:
         lines.pop()  # the text ended with a newline (or was empty)
     return lines
@@ -142,38 +122,11 @@ def comments(text: str) -> list[str]:
     return [line.comment for line in _lines(text) if line.comment is not None]
 
 
-def _continues(lines: list[_Line]) -> list[bool]:
-    """For each line, whether its first token continues the statement of the token before it.
-
-    The parser's post-lexer rule: a newline ends a statement unless it is inside brackets,
-    follows `| + - * / , =` or precedes `| + * /`; a backslash + newline is whitespace.
-    """
-    out = [False] * len(lines)
-    depth = 0
-    last: str | None = None      # the previous token's text
-    newline = False              # a real newline since that token
-    for i, line in enumerate(lines):
-        if line.toks:
-            first = line.toks[0].text
-            out[i] = last is not None and (not newline or depth > 0 or last in _JOINS_AFTER
-                                           or first in _JOINS_BEFORE)
-            for tok in line.toks:
-                if tok.kind == "op" and tok.text in _OPENING:
-                    depth += 1
-                elif tok.kind == "op" and tok.text in _CLOSING:
-                    depth = max(0, depth - 1)
-            last = line.toks[-1].text if line.toks[-1].kind == "op" else ""
-            newline = False
-        if not line.backslash:
-            newline = True
-    return out
-
-
 class _Statement:
     """The spacing context of one statement as its tokens go by."""
 
     def __init__(self, first: _Tok) -> None:
-        word = first.text if first.kind == "word" else ""
+        word = first.text if first.kind == "NAME" else ""
         self.train = word == "train"
         self.assigns = word not in _DECLARATIONS  # a value, stream, layer or init: `NAME ... = ...`
         self.stack: list[str] = []   # open brackets: ( [ {t (train block) {s (a set of steps)
@@ -187,7 +140,7 @@ class _Statement:
         """Give `tok` its role and update the context."""
         text, top = tok.text, (self.stack[-1] if self.stack else "")
         in_train = top == "{t" and len(self.stack) == 1
-        if tok.kind == "op":
+        if tok.kind == "OP":
             if text == "=" and self.assigns and not self.stack and not self.assigned:
                 tok.role, self.assigned = _Role.ASSIGN, True
             elif text == "-" and top != "[" and (top == "{t" or self._before_operand()):
@@ -197,7 +150,7 @@ class _Statement:
                 self.stack.append("{t" if tok.role is _Role.TRAIN else "{s")
             elif text in ("(", "["):
                 self.stack.append(text)
-            elif text in _CLOSING:
+            elif tok.terminal in CLOSE:
                 if top == "{t":
                     tok.role = _Role.TRAIN
                 if self.stack:
@@ -206,7 +159,7 @@ class _Statement:
                     self.expect_key = True  # the end of a setting's call value
             if in_train and text == "..":
                 self.expect_key = False
-        elif tok.kind == "word":
+        elif tok.kind == "NAME":
             if in_train:
                 if self.expect_key and not self.first_key:
                     tok.role = _Role.KEY
@@ -223,9 +176,9 @@ class _Statement:
         p = self.prev
         if p is None:
             return True
-        if p.kind in ("number", "string", "mode") or p.text in (")", "]"):
+        if p.kind in ("NUMBER", "STRING", "MODE") or p.text in (")", "]"):
             return False
-        return not (p.kind == "word" and p.text not in _PREFIX_WORDS)
+        return not (p.kind == "NAME" and p.text not in _PREFIX_WORDS)
 
     def in_index(self) -> bool:
         """Whether the next token is inside `[...]` (a step index, written without spaces)."""
@@ -235,29 +188,29 @@ class _Statement:
 def _gap(p: _Tok, c: _Tok, in_index: bool) -> str:
     """The spaces between two tokens on one line."""
     pt, ct = p.text, c.text
-    if p.kind == "op" and pt in ("(", "["):
+    if p.kind == "OP" and pt in ("(", "["):
         return ""
-    if p.kind == "op" and pt == "{":
+    if p.kind == "OP" and pt == "{":
         return " " if p.role is _Role.TRAIN else ""
-    if c.kind == "op":
+    if c.kind == "OP":
         if ct in (")", "]", ",", ":"):
             return ""
         if ct == "}":
             return " " if c.role is _Role.TRAIN else ""
-    if p.kind == "op" and pt in (",", ":"):
+    if p.kind == "OP" and pt in (",", ":"):
         return " "
-    if in_index or (c.kind == "op" and ct == "["):
+    if in_index or (c.kind == "OP" and ct == "["):
         return ""
-    if (p.kind == "op" and pt == "..") or (c.kind == "op" and ct == ".."):
+    if (p.kind == "OP" and pt == "..") or (c.kind == "OP" and ct == ".."):
         return ""
-    if p.kind == "op" and pt == "=":
+    if p.kind == "OP" and pt == "=":
         return " " if p.role is _Role.ASSIGN else ""
-    if c.kind == "op" and ct == "=":
+    if c.kind == "OP" and ct == "=":
         return " " if c.role is _Role.ASSIGN else ""
     if p.role is _Role.UNARY:
         return ""
-    if c.kind == "op" and ct == "(":
-        return "" if p.kind == "word" and pt not in _PREFIX_WORDS else " "
+    if c.kind == "OP" and ct == "(":
+        return "" if p.kind == "NAME" and pt not in _PREFIX_WORDS else " "
     if c.role is _Role.KEY:
         return "  "
     return " "
@@ -265,7 +218,7 @@ def _gap(p: _Tok, c: _Tok, in_index: bool) -> str:
 
 def _layout(lines: list[_Line]) -> list[_Out]:
     """The output lines, re-spaced and re-indented (not yet aligned)."""
-    cont = _continues(lines)
+    cont = [bool(line.toks) and line.toks[0].continues for line in lines]
     # Whether a line without tokens lies inside a statement (the next line with tokens continues it).
     inside = [False] * len(lines)
     nxt = False
@@ -288,7 +241,7 @@ def _layout(lines: list[_Line]) -> list[_Out]:
             indent = 0
         else:
             first = line.toks[0]
-            indent = 0 if first.kind == "op" and first.text in _CLOSING else INDENT
+            indent = 0 if first.terminal in CLOSE else INDENT
         code: list[str] = []
         guard_at = None
         for j, tok in enumerate(line.toks):
