@@ -1,5 +1,6 @@
 """The Keras backend: the prepared IR as a functional keras.Model (imports TensorFlow)."""
 
-from .emit import LENGTHS, Head, KerasModels, build_models, emit_keras
+from .models import LENGTHS, Head, KerasModels, build_models
+from .unrolled import emit_keras
 
 __all__ = ["LENGTHS", "Head", "KerasModels", "emit_keras", "build_models"]

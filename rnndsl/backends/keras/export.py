@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from ...checks import Checked
 from ...passes.loops import NotStreamable, plan_streaming
-from .emit import KerasModels
+from .models import KerasModels
 from .looped import LoopedProgram, StepFunctions
 
 __all__ = ["FORMATS", "Exported", "export_models", "NotStreamable", "load_weights", "save_weights"]

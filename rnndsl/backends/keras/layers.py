@@ -13,7 +13,8 @@ from keras import layers, ops
 from ...catalogue import Init
 
 __all__ = ["initializer", "ZeroState", "LearnedState", "Constant", "Elementwise", "Function", "StepReduce",
-           "StepSoftmax", "Row", "Cell", "Freeze", "StackSteps", "CUSTOM_OBJECTS"]
+           "StepSoftmax", "Row", "Cell", "Freeze", "StackSteps", "CUSTOM_OBJECTS", "hold", "masked_reduce",
+           "masked_softmax"]
 
 _PKG = "rnndsl"
 
@@ -179,6 +180,14 @@ class Row(layers.Layer):
         return {**super().get_config(), "index": self.index}
 
 
+def hold(new, previous, t, lengths):
+    """Masking at step t (a number, or a tensor inside a loop): `new` where the sequence is still running
+    (t < its length), else `previous`."""
+    running = ops.cast(ops.cast(lengths, "int32") > ops.cast(t, "int32"), new.dtype)
+    running = ops.reshape(running, (-1,) + (1,) * (len(new.shape) - 1))
+    return running * new + (1.0 - running) * previous
+
+
 @keras.saving.register_keras_serializable(_PKG)
 class Freeze(layers.Layer):
     """Masking: at step `index`, keep the new value where the sequence is still running, else the previous one.
@@ -193,9 +202,7 @@ class Freeze(layers.Layer):
 
     def call(self, inputs):
         new, previous, lengths = inputs
-        running = ops.cast(lengths > self.index, new.dtype)
-        running = ops.reshape(running, (-1,) + (1,) * (len(new.shape) - 1))
-        return running * new + (1.0 - running) * previous
+        return hold(new, previous, self.index, lengths)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "index": self.index}
@@ -262,10 +269,35 @@ class Function(layers.Layer):
         return {**super().get_config(), "fn": self.fn, "lo": self.lo, "hi": self.hi}
 
 
-def _step_mask(steps: list[int], lengths, rank: int):
-    """(batch, steps, 1, ...): whether each step of a range lies inside each sequence."""
-    mask = ops.convert_to_tensor(np.asarray(steps, dtype="int32"))[None, :] < ops.cast(lengths, "int32")[:, None]
-    return ops.reshape(mask, (ops.shape(mask)[0], len(steps)) + (1,) * (rank - 2))
+def _step_mask(steps: list[int], lengths):
+    """(batch, steps): whether each step of a range lies inside each sequence."""
+    return ops.convert_to_tensor(np.asarray(steps, dtype="int32"))[None, :] < ops.cast(lengths, "int32")[:, None]
+
+
+def _on_steps_axis(mask, x):
+    """A (batch, steps) mask shaped to broadcast over x (batch, steps, ...)."""
+    return ops.reshape(mask, (ops.shape(mask)[0], ops.shape(mask)[1]) + (1,) * (len(x.shape) - 2))
+
+
+def masked_reduce(op: str, x, mask):
+    """sum / mean / max over the steps axis (axis 1) of the steps where `mask` (batch, steps) holds;
+    zeros where it holds at no step (as an empty range gives)."""
+    mask = _on_steps_axis(mask, x)
+    fmask = ops.cast(mask, x.dtype)
+    count = ops.sum(fmask, axis=1)
+    if op == "max":
+        out = ops.max(ops.where(mask, x, ops.full_like(x, -3.0e38)), axis=1)
+        return ops.where(count > 0, out, ops.zeros_like(out))
+    total = ops.sum(x * fmask, axis=1)
+    return total if op == "sum" else total / ops.maximum(count, 1.0)
+
+
+def masked_softmax(x, mask):
+    """Softmax over the steps axis (axis 1), per element, of the steps where `mask` (batch, steps) holds."""
+    mask = _on_steps_axis(mask, x)
+    x = ops.where(mask, x, ops.full_like(x, -1.0e30))
+    e = ops.exp(x - ops.max(x, axis=1, keepdims=True)) * ops.cast(mask, x.dtype)
+    return e / ops.maximum(ops.sum(e, axis=1, keepdims=True), 1e-30)
 
 
 @keras.saving.register_keras_serializable(_PKG)
@@ -283,14 +315,7 @@ class StepReduce(layers.Layer):
         x, lengths = (inputs[0], inputs[1]) if isinstance(inputs, (list, tuple)) else (inputs, None)
         if lengths is None:
             return {"sum": ops.sum, "mean": ops.mean, "max": ops.max}[self.op](x, axis=1)
-        mask = _step_mask(self.steps, lengths, len(x.shape))
-        fmask = ops.cast(mask, x.dtype)
-        count = ops.sum(fmask, axis=1)
-        if self.op == "max":
-            out = ops.max(ops.where(mask, x, ops.full_like(x, -3.0e38)), axis=1)
-            return ops.where(count > 0, out, ops.zeros_like(out))
-        total = ops.sum(x * fmask, axis=1)
-        return total if self.op == "sum" else total / ops.maximum(count, 1.0)
+        return masked_reduce(self.op, x, _step_mask(self.steps, lengths))
 
     def get_config(self) -> dict:
         return {**super().get_config(), "op": self.op, "steps": self.steps}
@@ -308,13 +333,11 @@ class StepSoftmax(layers.Layer):
         x, lengths = (inputs[0], inputs[1]) if isinstance(inputs, (list, tuple)) else (inputs, None)
         if x.shape[1] == 1:  # one step: its weight is 1 (where the sequence has it)
             ones = ops.ones_like(x)
-            return ones if lengths is None else ones * ops.cast(_step_mask(self.steps, lengths, len(x.shape)), x.dtype)
+            return ones if lengths is None else ones * ops.cast(_on_steps_axis(_step_mask(self.steps, lengths), x),
+                                                                x.dtype)
         if lengths is None:
             return ops.softmax(x, axis=1)
-        mask = _step_mask(self.steps, lengths, len(x.shape))
-        x = ops.where(mask, x, ops.full_like(x, -1.0e30))
-        e = ops.exp(x - ops.max(x, axis=1, keepdims=True)) * ops.cast(mask, x.dtype)
-        return e / ops.maximum(ops.sum(e, axis=1, keepdims=True), 1e-30)
+        return masked_softmax(x, _step_mask(self.steps, lengths))
 
     def get_config(self) -> dict:
         return {**super().get_config(), "steps": self.steps}
