@@ -4,8 +4,8 @@ An editor asks about text that is often broken (half a line typed), so this modu
 fails: it reads the token stream of syntax/tokens.py (the grammar's terminals; an unknown
 character is one `ERROR` token), groups the tokens into statements the way the parser's
 post-lexer does (`tokens.Statements`: a newline inside brackets or next to `|`, `+`, `-`, `*`,
-`/`, `,`, `=` does not end one), and finds each statement's defining name.  Positions are 0-based lines and columns in code
-points (the server converts them to the client's units).
+`/`, `,`, `=` does not end one), and finds each statement's defining name.  Positions are
+0-based lines and columns in code points (the server converts them to the client's units).
 """
 
 from __future__ import annotations
