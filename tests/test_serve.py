@@ -185,6 +185,42 @@ def test_render_caps_the_steps_drawn(served: Served) -> None:
     assert served.post("/api/render", {"text": long, "view": "unrolled", "steps": 10_000})[0] == 400
 
 
+_GROUP = re.compile(r'<g id="[^"]*" class="(node|edge)">\s*<title>(.*?)</title>\s*(<g id="[^"]*"><a xlink:title="([^"]*)")?',
+                    re.S)
+
+
+@needs_dot
+@pytest.mark.parametrize("view", ["unrolled", "folded"])
+def test_every_node_and_edge_has_the_tooltip_the_backend_wrote(served: Served, view: str) -> None:
+    """The DOT backend writes each tooltip; the playground's <title> is that text, never a DOT id (h@3)."""
+    long = TINY.replace("steps 3", "steps 40")
+    svg = served.post("/api/render", {"text": long, "view": view, "shapes": True})[2].decode()
+    groups = _GROUP.findall(svg)
+    assert len(groups) == svg.count('class="node"') + svg.count('class="edge"') > 5
+    for kind, title, _, tooltip in groups:
+        assert tooltip and title == tooltip, (kind, title)
+        assert "@" not in title and "&#45;&gt;" not in title
+    if view == "unrolled":
+        assert "<title>h[12..38]: steps not drawn</title>" in svg
+        assert "<title>h before step 0: initial state (zeros), shape (28, 28, 4)</title>" in svg
+        assert "<title>h (initial state) \u2192 h[0]: same stream, t&#45;1</title>" in svg  # (Graphviz writes - as &#45;)
+
+
+@needs_dot
+def test_the_nodes_past_a_window_get_their_tooltips() -> None:
+    """`h@later` (the steps after a window) and `h@...` (before it) are named, not left as DOT ids."""
+    from rnndsl.backends.dot import emit_dot, render_bytes
+    from rnndsl.pipeline import compile_text
+    from rnndsl.serve.api import annotate_svg
+
+    dot = emit_dot(compile_text(TINY.replace("steps 3", "steps 40")), window=(5, 9))
+    assert '"h@later"' in dot and '"h@..."' in dot
+    svg = annotate_svg(render_bytes(dot, "svg")).decode()
+    assert "<title>h[10..39]: steps not drawn</title>" in svg and "<title>h[0..4]: steps not drawn</title>" in svg
+    assert "<title>h[9] \u2192 h[10..39]: steps not drawn</title>" in svg
+    assert all("@" not in title for _, title, _, _ in _GROUP.findall(svg))
+
+
 def test_render_of_a_bad_spec_is_422_with_its_diagnostics(served: Served) -> None:
     status, _, body = served.post("/api/render", {"text": TYPO, "view": "unrolled"})
     assert status == 422

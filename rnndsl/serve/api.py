@@ -7,7 +7,6 @@ Everything here runs the same code as the command line: `pipeline.analyse` (as `
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 import shlex
 import threading
@@ -15,11 +14,9 @@ from collections import OrderedDict
 from typing import Any
 
 from ..backends.dot import RenderError, emit_dot, render_bytes
-from ..catalogue import KINDS, fmt_shape
 from ..checks import Checked
 from ..checks.report import rows as table_rows, summary
 from ..errors import Diagnostic, ExitCode, RnndslError, SpecError, render_all
-from ..ir import Role
 from ..pipeline import Analysed, analyse
 
 __all__ = ["DEFAULT_STEPS", "MAX_DRAWN_STEPS", "check_text", "render_svg", "compile_command", "annotate_svg",
@@ -145,7 +142,7 @@ def drawn_steps(checked: Checked, steps: int | None) -> int | None:
 
 
 def render_svg(text: str, view: str, steps: int | None = None, shapes: bool = False) -> bytes:
-    """The SVG `rnndsl render --view VIEW --steps N` draws, each node's <title> naming its shape.
+    """The SVG `rnndsl render --view VIEW --steps N` draws, each node's <title> its tooltip (what it is, its shape).
 
     Raises SpecRejected for a spec with errors, RenderError when Graphviz is missing or fails."""
     if view not in ("unrolled", "folded"):
@@ -155,65 +152,18 @@ def render_svg(text: str, view: str, steps: int | None = None, shapes: bool = Fa
     except SpecError as err:
         raise SpecRejected(tuple(_ordered(err.diagnostics))) from None
     dot = emit_dot(checked, view=view, shapes=shapes, max_steps=drawn_steps(checked, steps))
-    return annotate_svg(render_bytes(dot, "svg"), checked)
+    return annotate_svg(render_bytes(dot, "svg"))
 
 
-_NODE_TITLE = re.compile(rb'(<g id="[^"]*" class="node">\s*<title>)(.*?)(</title>)', re.S)
-_EDGE_TITLE = re.compile(rb'(<g id="[^"]*" class="edge">\s*<title>)(.*?)(</title>)', re.S)
-_STEP_ID = re.compile(r"^(.+)@(\d+|init|\.\.\.)$")
+# A node's or an edge's <title> (Graphviz writes its DOT id), then the tooltip the DOT backend gave it
+_TITLED = re.compile(rb'(<g id="[^"]*" class="(?:node|edge)">\s*<title>)(.*?)(</title>\s*<g id="[^"]*">'
+                     rb'<a\b[^>]*?\sxlink:title=")([^"]*)(")', re.S)
 
 
-def _describe(c: Checked, node_id: str) -> str | None:
-    """A node's tooltip: its name as written in the spec, what it is, and its shape."""
-    p = c.program
-    m = _STEP_ID.match(node_id)
-    name, at = (m.group(1), m.group(2)) if m else (node_id, None)
-    if name not in p.folded.nodes:
-        return None
-    a = p.node(name)
-    shape = f"shape {fmt_shape(c.shapes[name])}" if name in c.shapes else "shape ?"
-    if at == "...":
-        return f"{name}: the steps not drawn"
-    if at == "init":
-        init = p.inits.get(name, "zeros")
-        return f"{name} before step 0: initial state ({init}), {shape}"
-    shown = f"{name}[{at}]" if at is not None else name
-    if a.role is Role.OP:
-        what = KINDS[a.kind or ""].describe(a.params)
-    elif a.role is Role.STREAM:
-        what = "stream"
-    else:
-        what = a.role.value
-    return f"{shown}: {what}, {shape}"
-
-
-def _edge_name(node_id: str) -> str:
-    m = _STEP_ID.match(node_id)
-    if m and m.group(2).isdigit():
-        return f"{m.group(1)}[{m.group(2)}]"
-    if m and m.group(2) == "init":
-        return f"{m.group(1)} (initial state)"
-    return node_id
-
-
-def annotate_svg(svg: bytes, checked: Checked) -> bytes:
-    """Rewrite Graphviz's <title> of every node (its DOT id, `h@3`) as `h[3]: stream, shape (64,)`."""
-
-    def node(m: re.Match) -> bytes:
-        node_id = html.unescape(m.group(2).decode("utf-8"))
-        text = _describe(checked, node_id)
-        if text is None:
-            return m.group(0)
-        return m.group(1) + html.escape(text).encode("utf-8") + m.group(3)
-
-    def edge(m: re.Match) -> bytes:
-        ends = html.unescape(m.group(2).decode("utf-8")).split("->")
-        if len(ends) != 2:
-            return m.group(0)
-        text = f"{_edge_name(ends[0])} \u2192 {_edge_name(ends[1])}"
-        return m.group(1) + html.escape(text).encode("utf-8") + m.group(3)
-
-    return _EDGE_TITLE.sub(edge, _NODE_TITLE.sub(node, svg))
+def annotate_svg(svg: bytes) -> bytes:
+    """Make every node's and edge's <title> (its DOT id, `h@3`) the tooltip the DOT backend wrote for it
+    (`h[3]: stream, shape (64,)`), which the page shows on hover."""
+    return _TITLED.sub(lambda m: m.group(1) + m.group(4) + m.group(3) + m.group(4) + m.group(5), svg)
 
 
 def compile_command(text: str, spec_path: str | None, dirty: bool, data: str = "", data_dir: str = "",

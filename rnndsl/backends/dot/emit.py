@@ -10,6 +10,8 @@
 
 Layer applications inside an equation are folded into the edge labels (named layers by
 name, inline ones by kind).  Specs without streams are drawn as a layer-level dataflow.
+Every node and edge carries a `tooltip` (`h[3]: stream, shape (64,)`, `h[2] -> h[3]: same
+stream, t-1`), which Graphviz keeps in the SVG: the playground shows it on hover.
 The text is built by hand in a fixed order, so the same spec gives byte-identical DOT.
 """
 
@@ -250,7 +252,8 @@ def _legend(dot: _Dot, kinds: list[str], pos: str | None = None, note: str = _LE
         f'<td align="left">{escape(EDGE_STYLE[k][3])}</td></tr>' for k in kinds)
     note_row = f'<tr><td colspan="2" align="left"><font point-size="9">{escape(note)}</font></td></tr>'
     where = f", pos={_q(pos)}" if pos else ""
-    dot.add(f'legend [shape=plaintext, style=""{where}, label=<<table border="0" cellborder="0" cellspacing="2">'
+    dot.add(f'legend [shape=plaintext, style=""{where}, tooltip="what the edges mean", '
+            f'label=<<table border="0" cellborder="0" cellspacing="2">'
             f'<tr><td colspan="2" align="left"><b>edges</b></td></tr>{rows}{note_row}</table>>];')
 
 
@@ -292,6 +295,23 @@ def _value_style(c: Checked, name: str) -> dict[str, str]:
         return {"label": f"param {name}\\n{fmt_shape(tuple(a.params['shape']))}", "shape": "ellipse",
                 "fillcolor": "#fdebd0"}
     return {"shape": "ellipse", "fillcolor": "#f4f4f4"}
+
+
+def _tip(c: Checked, name: str, shown: str | None = None) -> str:
+    """A node's tooltip: `h[3]: stream, shape (64,)`, `image: input, shape (28, 28, 1)`, `a.Ha: conv 8 3x3, ...`."""
+    a = c.program.node(name)
+    what = KINDS[a.kind or ""].describe(a.params) if a.role is Role.OP else a.role.value
+    return _text(f"{shown or name}: {what}, {_shape_of(c, name)}")
+
+
+def _shape_of(c: Checked, name: str) -> str:
+    return f"shape {fmt_shape(c.shapes[name])}" if name in c.shapes else "shape ?"
+
+
+def _edge_tip(src: str, dst: str, style: str) -> str:
+    """An edge's tooltip: its ends as the node tooltips name them, and what its style means."""
+    word = EDGE_STYLE[style][3] if style in EDGE_STYLE else "steps not drawn"
+    return _text(f"{src} \u2192 {dst}: {word}")
 
 
 def _node_id(name: str, t: int | None) -> str:
@@ -424,9 +444,12 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None, window: tuple[int
     canvas = Canvas()
     nodes: list[str] = []  # DOT node statements, in order
 
-    def node(node_id: str, box: Box, **kw: str) -> None:
+    names: dict[str, str] = {}  # node id -> how tooltips name it (h[3], h (initial state), h[13..38])
+
+    def node(node_id: str, box: Box, shown: str, tooltip: str, **kw: str) -> None:
         canvas.add(node_id, box)
-        nodes.append(f"{_q(node_id)} {_attrs(**kw)};")
+        names[node_id] = shown
+        nodes.append(f"{_q(node_id)} {_attrs(**kw, tooltip=tooltip)};")
 
     def span(a: int, b: int) -> str:
         return f"step {a}" if a == b else f"steps {a}..{b}"
@@ -443,21 +466,22 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None, window: tuple[int
     # step headings
     for t in shown:
         x, y = _xy(col[t], -0.8)
-        node(f"step {t}", Box(x, y, text_size(f"t = {t}", 11)[0] / 2, 8), label=f"t = {t}", shape="plaintext",
-             style="", fontcolor="#666666", pos=_pos(col[t], -0.8))
+        node(f"step {t}", Box(x, y, text_size(f"t = {t}", 11)[0] / 2, 8), f"step {t}", f"step {t}",
+             label=f"t = {t}", shape="plaintext", style="", fontcolor="#666666", pos=_pos(col[t], -0.8))
     if gap is not None:
         x, y = _xy(gap, -0.8)
-        node("step ...", Box(x, y, 8, 8), label="...", shape="plaintext", style="", pos=_pos(gap, -0.8))
+        node("step ...", Box(x, y, 8, 8), "...", f"{span(max_steps, T - 2)}, not drawn", label="...", shape="plaintext",
+             style="", pos=_pos(gap, -0.8))
     if left_cut:
         x, y = _xy(-1, -0.8)
         text = f"t < {shown[0]}"
-        node("step before", Box(x, y, text_size(text, 11)[0] / 2, 8), label=text, shape="plaintext", style="",
-             fontcolor="#666666", pos=_pos(-1, -0.8))
+        node("step before", Box(x, y, text_size(text, 11)[0] / 2, 8), text, f"{span(0, shown[0] - 1)}, not drawn",
+             label=text, shape="plaintext", style="", fontcolor="#666666", pos=_pos(-1, -0.8))
     if right_cut:
         x, y = _xy(last_col + 1, -0.8)
         text = f"t > {shown[-1]}"
-        node("step after", Box(x, y, text_size(text, 11)[0] / 2, 8), label=text, shape="plaintext", style="",
-             fontcolor="#666666", pos=_pos(last_col + 1, -0.8))
+        node("step after", Box(x, y, text_size(text, 11)[0] / 2, 8), text, f"{span(shown[-1] + 1, T - 1)}, not drawn",
+             label=text, shape="plaintext", style="", fontcolor="#666666", pos=_pos(last_col + 1, -0.8))
 
     # the values feeding the streams: below and left of the lanes, so their edges fan out
     first_row = len(lanes) + 0.6
@@ -466,7 +490,7 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None, window: tuple[int
         w, h = text_size(style.get("label", v), 11)
         w, h = max(54.0, w * 1.45 + 12), max(36.0, h * 1.45 + 8)
         x, y = _xy(-1.6 + 0.35 * i, first_row + 0.9 * i)
-        node(v, Box(x, y, w / 2, h / 2, ellipse=True), **style, width=_inches(w), height=_inches(h),
+        node(v, Box(x, y, w / 2, h / 2, ellipse=True), v, _tip(c, v), **style, width=_inches(w), height=_inches(h),
              pos=_pos(-1.6 + 0.35 * i, first_row + 0.9 * i))
 
     # the grid: a box per lane and step, the same width along a lane
@@ -478,8 +502,9 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None, window: tuple[int
         w, h = max(54.0, w + 18), max(36.0, h + 10)
         for t in shown:
             x, y = _xy(col[t], row[s])
-            node(_node_id(s, t), Box(x, y, w / 2, h / 2), label=f"{s}[{t}]{extra}", fillcolor=fill[s],
-                 width=_inches(w), height=_inches(h), pos=_pos(col[t], row[s]))
+            node(_node_id(s, t), Box(x, y, w / 2, h / 2), f"{s}[{t}]", _tip(c, s, f"{s}[{t}]"),
+                 label=f"{s}[{t}]{extra}", fillcolor=fill[s], width=_inches(w), height=_inches(h),
+                 pos=_pos(col[t], row[s]))
     extra_nodes: dict[str, None] = {}  # the init and ... nodes the edges need, made on demand
 
     def stub(s: str, where: str) -> str:
@@ -488,7 +513,10 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None, window: tuple[int
         if node_id not in extra_nodes:
             at = {"before": -1, "gap": gap, "after": last_col + 1}[where]
             x, y = _xy(at, row[s])
-            node(node_id, Box(x, y, 9, 8), label="...", shape="plaintext", style="", pos=_pos(at, row[s]))
+            lo, hi = {"before": (0, shown[0] - 1), "gap": (max_steps, T - 2), "after": (shown[-1] + 1, T - 1)}[where]
+            steps = f"{s}[{lo}]" if lo == hi else f"{s}[{lo}..{hi}]"
+            node(node_id, Box(x, y, 9, 8), steps, _text(f"{steps}: steps not drawn"), label="...",
+                 shape="plaintext", style="", pos=_pos(at, row[s]))
             extra_nodes[node_id] = None
         return node_id
 
@@ -502,8 +530,12 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None, window: tuple[int
             w, h = text_size(label, 11)
             w, h = max(54.0, w + 18), max(36.0, h + 10)
             x, y = _xy(at, row[s])
-            node(node_id, Box(x, y, w / 2, h / 2), label=label, style="dashed,rounded", color="#888888",
-                 fontcolor="#666666", width=_inches(w), height=_inches(h), pos=_pos(at, row[s]))
+            when = f"after step {T - 1}" if at > last_col else "before step 0"
+            init = p.inits.get(s, "zeros") + (f"({p.init_fills[s]})" if s in p.init_fills else "")
+            node(node_id, Box(x, y, w / 2, h / 2), f"{s} (initial state)",
+                 _text(f"{s} {when}: initial state ({init}), {_shape_of(c, s)}"), label=label,
+                 style="dashed,rounded", color="#888888", fontcolor="#666666", width=_inches(w), height=_inches(h),
+                 pos=_pos(at, row[s]))
             extra_nodes[node_id] = None
         return node_id
 
@@ -580,7 +612,8 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None, window: tuple[int
         w = max(text_size(r, 11)[0] for r in rows) + 12
         h = _HEAD_ROW * len(rows)
         box = Box(hx + w / 2, hy, w / 2 + 1, h / 2 + 1)  # left-aligned at the head column
-        node(v, box, shape="plaintext", style="", pos=f"{box.x:.0f},{hy:.0f}!", label=_head_table(c, v, shapes, w - 8))
+        node(v, box, v, _tip(c, v), shape="plaintext", style="", pos=f"{box.x:.0f},{hy:.0f}!",
+             label=_head_table(c, v, shapes, w - 8))
         hy -= h + 50
     for k, r in enumerate(reads):
         if r.dst not in down:
@@ -664,13 +697,14 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None, window: tuple[int
         dot.add(line)
     for i, e in enumerate(edges):
         geometry = {"pos": pos_text(*clipped[i])}
+        tip = {"tooltip": _edge_tip(names[e.src], names[e.dst], e.style)}
         if e.style == "chain":
-            dot.add(f"{_q(e.src)} -> {_q(e.dst)} {_attrs(**e.attrs, **geometry)};")
+            dot.add(f"{_q(e.src)} -> {_q(e.dst)} {_attrs(**e.attrs, **geometry, **tip)};")
             continue
         label = e.label if i in labelled else ""
         if label:
             geometry["lp"] = f"{spots[i][0]:.1f},{spots[i][1]:.1f}"
-        dot.add(f"{_q(e.src)} -> {_q(e.dst)} {_edge_attrs(e.style, label, geometry)};")
+        dot.add(f"{_q(e.src)} -> {_q(e.dst)} {_edge_attrs(e.style, label, geometry | tip)};")
     _legend(dot, kinds_used, _pos(-2, legend_row + 0.8),
             _LEGEND_NOTE + "; each read is labelled once")
     dot.add("}", 0)
@@ -686,14 +720,14 @@ def _folded(c: Checked, shapes: bool) -> str:
     _header(dot, c, "folded", "LR")
     fill = {s: _STREAM_FILL[i % len(_STREAM_FILL)] for i, s in enumerate(p.streams)}
     for v in up:
-        dot.add(f"{_q(v)} {_attrs(**_value_style(c, v))};")
+        dot.add(f"{_q(v)} {_attrs(**_value_style(c, v), tooltip=_tip(c, v))};")
     for s in p.streams:
         init = p.inits[s]
         label = f"{s}[t]" + (f"\\n{fmt_shape(c.shapes[s])}" if shapes and s in c.shapes else "") \
             + ("" if init == "zeros" else f"\\ninit {init}") + (f"({p.init_fills[s]})" if s in p.init_fills else "")
-        dot.add(f"{_q(s)} {_attrs(label=label, fillcolor=fill[s], shape='box', peripheries='2')};")
+        dot.add(f"{_q(s)} {_attrs(label=label, fillcolor=fill[s], shape='box', peripheries='2', tooltip=_tip(c, s))};")
     for v in down:
-        dot.add(f"{_q(v)} [shape=plaintext, style=\"\", label={_head_table(c, v, shapes)}];")
+        dot.add(f"{_q(v)} [shape=plaintext, style=\"\", tooltip={_q(_tip(c, v))}, label={_head_table(c, v, shapes)}];")
     kinds_used: set[str] = set()
     for r in reads:
         kinds_used.add(style_of(r))
@@ -705,6 +739,7 @@ def _folded(c: Checked, shapes: bool) -> str:
             label = str(r.window)
         extra = {"constraint": "false"} if r.kind in (EdgeKind.SAME, EdgeKind.LAG_K, EdgeKind.REVERSED) \
             and r.src == r.dst else {}
+        extra["tooltip"] = _edge_tip(r.src, r.dst, style_of(r))
         dot.add(f"{_q(r.src)} -> {_q(r.dst)} {_edge_attrs(style_of(r), label, extra)};")
     _legend(dot, [k for k in _STYLE_ORDER if k in kinds_used])
     dot.add("}", 0)
@@ -739,24 +774,25 @@ def _dataflow(c: Checked, shapes: bool, view: str) -> str:
         if a.role is Role.OP:
             if _hidden(a.kind):
                 label = KINDS[a.kind or ""].operator or "?"
-                dot.add(f"{_q(name)} {_attrs(label=label, shape='circle', width='0.3')};")
+                dot.add(f"{_q(name)} {_attrs(label=label, shape='circle', width='0.3', tooltip=_tip(c, name))};")
                 continue
             label = (_op_label(c, name) or KINDS[a.kind or ""].describe(a.params))
             label += "".join(f" + {x}" for x in extra.get(name, []))
             last = next((x for x in reversed(list(into)) if into[x] == name), name)
             if shapes and last in c.shapes:
                 label += f"\\n{fmt_shape(c.shapes[last])}"
-            dot.add(f"{_q(name)} {_attrs(label=label)};")
+            dot.add(f"{_q(name)} {_attrs(label=label, tooltip=_tip(c, name))};")
         else:
             style = _value_style(c, name)
             if p.node(name).role is not Role.PARAM:
                 style = {"label": name + (f"\\n{fmt_shape(c.shapes[name])}" if shapes and name in c.shapes else ""),
                          **style}
-            dot.add(f"{_q(name)} {_attrs(**style)};")
+            dot.add(f"{_q(name)} {_attrs(**style, tooltip=_tip(c, name))};")
     for src, dst, data in sorted(g.edges(data=True), key=lambda e: (p.order(e[1]), e[2]["attr"].port)):
         if p.node(src).role is Role.CONST or rep(src) == rep(dst):
             continue
-        dot.add(f"{_q(rep(src))} -> {_q(rep(dst))} {_edge_attrs(EdgeKind.FEED, '')};")
+        dot.add(f"{_q(rep(src))} -> {_q(rep(dst))} "
+                f"{_edge_attrs(EdgeKind.FEED, '', {'tooltip': _edge_tip(rep(src), rep(dst), EdgeKind.FEED)})};")
     dot.add("}", 0)
     return "\n".join(dot.lines) + "\n"
 
