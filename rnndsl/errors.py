@@ -35,6 +35,8 @@ __all__ = [
     "Diagnostic",
     "SpecError",
     "did_you_mean",
+    "closest",
+    "hint_for",
     "render_diagnostic",
     "render_all",
 ]
@@ -88,15 +90,25 @@ def _located(d: Diagnostic) -> str:
 _LONGEST_SUGGESTED = 64  # longer names get no "did you mean": comparing two names costs their lengths' product
 
 
-def did_you_mean(word: str, candidates: Iterable[str]) -> tuple[str, ...]:
-    """A 'did you mean' note for `word`, or nothing when no candidate is close."""
+def closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate `word` is most likely a typo of (a Diagnostic's `suggestion`), or None when none is close."""
     if len(word) > _LONGEST_SUGGESTED:
-        return ()
+        return None
     pool = sorted({c for c in candidates if len(c) <= _LONGEST_SUGGESTED} - {word})
     close = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
     if not close:  # short names: a typo that starts with a known name (`hiden` for `h`)
         close = sorted((c for c in pool if word.startswith(c) or c.startswith(word)), key=len, reverse=True)[:1]
-    return (f"did you mean '{close[0]}'?",) if close else ()
+    return close[0] if close else None
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> tuple[str, ...]:
+    """A 'did you mean' note for `word`, or nothing when no candidate is close."""
+    return hint_for(closest(word, candidates))
+
+
+def hint_for(suggestion: str | None) -> tuple[str, ...]:
+    """The 'did you mean' note of a suggestion (none for None)."""
+    return (f"did you mean '{suggestion}'?",) if suggestion is not None else ()
 
 
 def render_diagnostic(diag: Diagnostic, source: str, filename: str) -> str:

@@ -506,6 +506,55 @@ def test_a_rule_added_to_the_checks_reaches_the_server_and_a_failing_one_keeps_t
     assert an.facts.shapes.get("h") == (28, 28, 8)  # what the rules before it inferred is kept
 
 
+QUICK = """model quick
+data mnist
+steps 4
+defaults bias=false
+layer H = conv(8, 1, init=normal(0.1))
+h[t] = tanh(conv(image, 8, 3, padding=same) + H(h[t-1]))
+init h = zeros
+out = h[last] | conv(10, 1) | gap | softmax
+train { optimizer adam(lr=0.01)  epochs 2 }
+"""
+
+
+@pytest.mark.parametrize("right,wrong", [
+    ("conv(image", "convv(image"),  # unknown layer
+    ("H(h[t-1])", "H(hh[t-1])"),  # unknown stream
+    ("padding=same", "paddin=same"),  # unknown parameter
+    ("normal(0.1)", "normall(0.1)"),  # unknown initialiser
+    ("data mnist", "data mnistt"),  # unknown dataset: the range is the whole statement
+    ("init h = zeros", "init h = zeross"),  # unknown initial state
+    ("init h =", "init hx ="),  # init of a stream that does not exist
+    ("optimizer adam(", "optimizer adamm("),  # unknown optimizer
+    ("epochs 2", "epoch 2"),  # unknown train setting
+])
+def test_a_quick_fix_puts_back_the_name_the_front_end_suggests(right: str, wrong: str) -> None:
+    from rnndsl.lsp.features import quick_fix
+
+    broken = QUICK.replace(right, wrong, 1)
+    an = analyse_document(broken)
+    fixes = [f for f in (quick_fix(d, an) for d in diagnostics(an)) if f is not None]
+    assert len(fixes) == 1, [d.message for d in diagnostics(an)]
+    where, old, new = fixes[0]
+    lines = broken.split("\n")
+    line = lines[where.start.line]
+    assert line[where.start.col:where.end.col] == old
+    lines[where.start.line] = line[:where.start.col] + new + line[where.end.col:]
+    assert "\n".join(lines) == QUICK
+
+
+def test_a_quick_fix_reads_the_suggestion_not_the_message() -> None:
+    from rnndsl.lsp.features import LspDiagnostic, quick_fix
+
+    an = analyse_document(BROKEN)
+    [d] = diagnostics(an)
+    assert d.suggestion == "conv"
+    assert "did you mean 'conv'?" in d.message
+    assert quick_fix(LspDiagnostic(d.range, d.severity, d.code, d.message), an) is None  # the text alone: no fix
+    assert quick_fix(LspDiagnostic(d.range, d.severity, d.code, "unknown layer", "conv"), an)[1:] == ("convv", "conv")
+
+
 def test_every_prefix_of_a_spec_is_answered() -> None:
     """Half-typed text (every cut of a spec at each line and mid-line) never makes a feature raise."""
     text = (ROOT / "specs" / "mix.rnn").read_text()

@@ -16,7 +16,7 @@ from typing import Callable
 from ..catalogue import DATASETS, INIT_KINDS, KINDS, OPTIMIZERS, TRAIN_KEYS, LayerKind, Param, ParamType
 from ..catalogue import fmt_shape, fmt_value
 from ..checks.shapes import folded_inputs
-from ..errors import Diagnostic, Span
+from ..errors import Diagnostic, Span, closest
 from ..ir import EdgeKind, Role, edge_kind
 from ..ir.dump import steps_text
 from ..semantics.symbols import INIT_KINDS as INIT_STATES
@@ -36,6 +36,7 @@ class LspDiagnostic:
     severity: str  # "error" or "warning"
     code: str  # the rnndsl error kind (unknown-layer, shape, ...)
     message: str  # the message, then its notes, one a line
+    suggestion: str | None = None  # the name the front end suggests ("did you mean"): Diagnostic.suggestion
 
 
 def span_range(lines: list[str], span: Span) -> Range:
@@ -60,7 +61,6 @@ def span_range(lines: list[str], span: Span) -> Range:
 
 _NAMED = ("unknown-layer", "unknown-param", "unknown-name")  # kinds whose message quotes the name at fault
 _QUOTED = re.compile(r"'([A-Za-z_][A-Za-z0-9_]*)'")
-_SUGGESTION = re.compile(r"did you mean '([A-Za-z_][A-Za-z0-9_]*)'\?")
 
 
 def _narrowed(lines: list[str], d: Diagnostic, r: Range) -> Range:
@@ -81,17 +81,23 @@ def diagnostics(an: Analysis) -> list[LspDiagnostic]:
     for d in an.diagnostics:
         message = "\n".join([d.message, *(f"note: {n}" for n in d.notes)])
         r = _narrowed(an.index.lines, d, span_range(an.index.lines, d.span))
-        out.append(LspDiagnostic(r, d.severity, d.code, message))
+        out.append(LspDiagnostic(r, d.severity, d.code, message, d.suggestion))
     return out
 
 
-def quick_fix(d: LspDiagnostic, lines: list[str]) -> tuple[str, str] | None:
-    """(old, new) when a diagnostic suggests a replacement for the name its range covers ("did you mean")."""
-    m = _SUGGESTION.search(d.message)
-    if m is None or d.range.start.line != d.range.end.line or d.range.start.line >= len(lines):
+def quick_fix(d: LspDiagnostic, an: Analysis) -> tuple[Range, str, str] | None:
+    """(where, old, new) when the front end suggests a name for a diagnostic ("did you mean").
+
+    The word replaced is the name in the diagnostic's range that the suggestion is close to, by the
+    front end's own measure (`errors.closest`): the range is often wider than the word (`data mnistt`,
+    `lrr 0.1`, `convv(x, 8, 3)`)."""
+    if d.suggestion is None:
         return None
-    old = lines[d.range.start.line][d.range.start.col:d.range.end.col]
-    return (old, m.group(1)) if old.isidentifier() else None
+    for tok in an.index.tokens:
+        if tok.type == "NAME" and d.range.start <= tok.start_pos and tok.end_pos <= d.range.end \
+                and tok.text != d.suggestion and closest(tok.text, (d.suggestion,)) is not None:
+            return tok.range, tok.text, d.suggestion
+    return None
 
 
 # ---- signatures and small texts ---------------------------------------------------------------

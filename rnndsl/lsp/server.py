@@ -198,11 +198,11 @@ def build_server() -> RnnLanguageServer:
         asked = Range(from_client(an, doc, params.range.start), from_client(an, doc, params.range.end))
         actions = []
         for d in diagnostics(an):
-            fix = quick_fix(d, an.index.lines)
+            fix = quick_fix(d, an)
             if fix is None or d.range.end < asked.start or asked.end < d.range.start:
                 continue
-            old, new = fix
-            edit = T.TextEdit(range=to_client_range(an, doc, d.range), new_text=new)
+            where, old, new = fix
+            edit = T.TextEdit(range=to_client_range(an, doc, where), new_text=new)
             actions.append(T.CodeAction(title=f"Replace '{old}' with '{new}'", kind=T.CodeActionKind.QuickFix,
                                         diagnostics=[to_client_diagnostic(an, doc, d)], is_preferred=True,
                                         edit=T.WorkspaceEdit(changes={params.text_document.uri: [edit]})))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from ..catalogue import BY_OPERATOR, KINDS, Params, StepRule
-from ..errors import Diagnostic, Span
+from ..errors import Diagnostic, Span, hint_for
 from ..ir import WHOLE, Bound, EdgeAttr, Fixed, Lag, NodeAttr, Range, ReadForm, Role, Window
 from ..limits import MAX_LAG
 from ..syntax import ast as A
@@ -82,8 +82,8 @@ class GraphBuilder:
         self.layer_kinds: dict[str, str] = {}
 
     # ---- graph helpers -------------------------------------------------------------------------
-    def error(self, code: str, message: str, span: Span, notes=()) -> None:
-        self.diags.append(Diagnostic(code, message, span, tuple(notes)))
+    def error(self, code: str, message: str, span: Span, notes=(), suggestion: str | None = None) -> None:
+        self.diags.append(Diagnostic(code, message, span, tuple(notes), suggestion=suggestion))
 
     def add_node(self, attr: NodeAttr) -> str:
         self.g.add_node(attr.name, attr=attr, order=len(self.g))
@@ -142,8 +142,8 @@ class GraphBuilder:
         if e.id in sym.layer_defs or e.id in KINDS:
             self.error("bad-arity", f"'{e.id}' is a layer, not a value; apply it: {e.id}(x) or x | {e.id}", e.span)
             return None
-        self.error("unknown-name", f"unknown name '{e.id}'", e.span,
-                   sym.suggest(e.id, sym.input_names, sym.value_defs, sym.stream_defs, sym.params))
+        near = sym.suggest(e.id, sym.input_names, sym.value_defs, sym.stream_defs, sym.params)
+        self.error("unknown-name", f"unknown name '{e.id}'", e.span, hint_for(near), near)
         return None
 
     def visit_Ref(self, e: A.Ref, ctx: Ctx) -> Read | None:
@@ -185,7 +185,8 @@ class GraphBuilder:
             self.error("bad-index", f"'{name}' is not a stream (it has one value for all steps); "
                        f"read it without an index: {name}", span)
         else:
-            self.error("unknown-name", f"unknown stream '{name}'", span, sym.suggest(name, sym.stream_defs))
+            near = sym.suggest(name, sym.stream_defs)
+            self.error("unknown-name", f"unknown stream '{name}'", span, hint_for(near), near)
         return False
 
     def visit_Window(self, e: A.Window, ctx: Ctx) -> Read | None:

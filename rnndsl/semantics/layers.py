@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..catalogue import KINDS, Params
-from ..errors import Diagnostic
+from ..errors import Diagnostic, hint_for
 from ..syntax import ast as A
 from .params import resolve_params
 from .symbols import Symbols
@@ -24,8 +24,9 @@ class ChainStage:
 
 
 def unknown_layer(sym: Symbols, name: str, span) -> Diagnostic:
+    near = sym.suggest(name, KINDS, sym.layer_defs)
     return Diagnostic("unknown-layer", f"unknown layer '{name}'", span,
-                      sym.suggest(name, KINDS, sym.layer_defs) or ("see `docs/language.md` for the layer kinds",))
+                      hint_for(near) or ("see `docs/language.md` for the layer kinds",), suggestion=near)
 
 
 def check_mode(kind_name: str, mode: str | None, span, diags: list[Diagnostic]) -> str | None:

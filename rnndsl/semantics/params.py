@@ -6,17 +6,18 @@ import math
 from typing import Any, Mapping, Sequence
 
 from ..syntax import ast as A
-from ..errors import Diagnostic, Span, did_you_mean
+from ..errors import Diagnostic, Span, closest, hint_for
 from ..catalogue import INIT_KINDS, REQUIRED, Init, Param, Params, ParamType
 
 __all__ = ["resolve_params", "convert"]
 
 
 class _Bad(Exception):
-    def __init__(self, message: str, span: Span | None = None):
+    def __init__(self, message: str, span: Span | None = None, suggestion: str | None = None):
         super().__init__(message)
         self.message = message
         self.span = span  # where the problem is, when narrower than the value (an initialiser's number)
+        self.suggestion = suggestion  # the name meant ("did you mean")
 
 
 def _num(v: A.Value | A.Expr) -> float | int:
@@ -85,8 +86,9 @@ def _init(value: Any) -> Init:
     else:
         raise _Bad(f"expected an initialiser: {', '.join(INIT_KINDS)}")
     if name not in INIT_KINDS:
-        hint = did_you_mean(name, INIT_KINDS)
-        raise _Bad(f"unknown initialiser '{name}'" + (f"; {hint[0]}" if hint else f" (known: {', '.join(INIT_KINDS)})"))
+        near = closest(name, INIT_KINDS)
+        known = f"; {hint_for(near)[0]}" if near else f" (known: {', '.join(INIT_KINDS)})"
+        raise _Bad(f"unknown initialiser '{name}'" + known, suggestion=near)
     if len(items) != INIT_KINDS[name] or not all(isinstance(i, A.Num) for i in items):
         raise _Bad(f"{name} takes {INIT_KINDS[name]} number{'s' if INIT_KINDS[name] != 1 else ''}")
     for i in items:  # a standard deviation or a limit: a width, above 0
@@ -137,9 +139,11 @@ def resolve_params(
     for kw in keywords:
         p = next((q for q in params if q.name == kw.name), None)
         if p is None:
+            near = closest(kw.name, [q.name for q in params])
             diags.append(Diagnostic("unknown-param", f"{owner} has no parameter '{kw.name}'", kw.span,
-                                    did_you_mean(kw.name, [q.name for q in params])
-                                    or (f"{owner} takes: {', '.join(q.name for q in params) or 'no parameters'}",)))
+                                    hint_for(near)
+                                    or (f"{owner} takes: {', '.join(q.name for q in params) or 'no parameters'}",),
+                                    suggestion=near))
             continue
         if p.name in values:
             diags.append(Diagnostic("bad-param", f"{owner}: parameter '{p.name}' is given twice", kw.span))
@@ -173,7 +177,7 @@ def _set(owner: str, p: Param, v: Any, values: dict[str, Any], diags: list[Diagn
     except _Bad as bad:
         values[p.name] = _INVALID  # given, but wrong: not also "missing"
         where = bad.span if bad.span is not None and bad.span.known else _span(v, span)
-        diags.append(Diagnostic("bad-param", f"{owner}: '{p.name}' {bad.message}", where))
+        diags.append(Diagnostic("bad-param", f"{owner}: '{p.name}' {bad.message}", where, suggestion=bad.suggestion))
 
 
 _INVALID = object()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Collection, Mapping
 
 from ..catalogue import DATASETS, KINDS, Dataset, Init, Param, ParamType, Shape
-from ..errors import Diagnostic, Span, did_you_mean
+from ..errors import Diagnostic, Span, closest, hint_for
 from ..limits import MAX_STEPS, MAX_SUGGESTION_WORK
 from ..syntax import ast as A
 from .params import resolve_params
@@ -101,11 +101,11 @@ class Symbols:
     def reserved(self, name: str) -> bool:
         return name in KINDS or name in self.input_names
 
-    def error(self, code: str, message: str, span: Span, notes=()) -> None:
-        self.diags.append(Diagnostic(code, message, span, tuple(notes)))
+    def error(self, code: str, message: str, span: Span, notes=(), suggestion: str | None = None) -> None:
+        self.diags.append(Diagnostic(code, message, span, tuple(notes), suggestion=suggestion))
 
-    def suggest(self, word: str, *pools: Collection[str]) -> tuple[str, ...]:
-        """A "did you mean" note for `word` from the spec's names, while the budget lasts.
+    def suggest(self, word: str, *pools: Collection[str]) -> str | None:
+        """The name `word` is most likely a typo of, from the spec's names ("did you mean"), while the budget lasts.
 
         Each note compares `word` with every name, so a spec with thousands of names and
         thousands of typos would take minutes: past MAX_SUGGESTION_WORK names compared,
@@ -113,9 +113,9 @@ class Symbols:
         """
         size = sum(len(p) for p in pools)
         if size > self.suggestion_work:
-            return ()
+            return None
         self.suggestion_work -= size
-        return did_you_mean(word, itertools.chain.from_iterable(pools))
+        return closest(word, itertools.chain.from_iterable(pools))
 
 
 def _single(sym: Symbols, stmts: tuple[A.Stmt, ...], cls: type, word: str):
@@ -153,8 +153,9 @@ def collect(spec: A.Spec, bindings: Bindings | None = None) -> Symbols:
     elif data is None:
         pass
     elif data.name not in DATASETS:
+        near = closest(data.name, DATASETS)
         sym.error("unknown-dataset", f"unknown dataset '{data.name}'", data.span,
-                  did_you_mean(data.name, DATASETS) or [f"datasets: {', '.join(DATASETS)}"])
+                  hint_for(near) or [f"datasets: {', '.join(DATASETS)}"], near)
     else:
         sym.dataset = DATASETS[data.name]
     for kw in (kw for d in s if isinstance(d, A.Defaults) for kw in d.kwargs):
@@ -252,8 +253,9 @@ def _collect_targets(sym: Symbols, stmts: tuple[A.Stmt, ...], bindings: Bindings
             sym.error("duplicate-definition", f"target '{st.name}' is declared twice", st.span)
             continue
         if st.kind not in TARGET_KINDS:
+            near = closest(st.kind, TARGET_KINDS)
             sym.error("bad-target", f"unknown target kind '{st.kind}'", st.span,
-                      did_you_mean(st.kind, TARGET_KINDS) or [f"target kinds: {', '.join(TARGET_KINDS)}"])
+                      hint_for(near) or [f"target kinds: {', '.join(TARGET_KINDS)}"], near)
             continue
         size = st.size if st.size is not None else bindings.sizes.get(st.name)
         if size is not None and not (2 if st.kind == "class" else 1) <= size <= 65_536:
@@ -369,11 +371,12 @@ def _collect_inits(sym: Symbols, stmts: tuple[A.Stmt, ...]) -> None:
         if not isinstance(st, A.Init):
             continue
         if st.stream not in sym.stream_defs:
-            sym.error("unknown-name", f"init names '{st.stream}', which is not a stream", st.span,
-                      sym.suggest(st.stream, sym.stream_defs))
+            near = sym.suggest(st.stream, sym.stream_defs)
+            sym.error("unknown-name", f"init names '{st.stream}', which is not a stream", st.span, hint_for(near), near)
         elif st.kind not in INIT_KINDS:
+            near = closest(st.kind, INIT_KINDS)
             sym.error("bad-param", f"unknown initial state '{st.kind}'", st.span,
-                      did_you_mean(st.kind, INIT_KINDS) or [f"initial states: {', '.join(INIT_KINDS)}"])
+                      hint_for(near) or [f"initial states: {', '.join(INIT_KINDS)}"], near)
         elif isinstance(st.fill, tuple) and st.kind == "learned":
             sym.error("bad-param", f"`init {st.stream} = learned(...)` takes one initialiser, such as "
                       f"`init {st.stream} = learned(normal(0.1))`; got {len(st.fill)}", st.span)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..catalogue import OPTIMIZERS, TRAIN_KEYS, Params
-from ..errors import Diagnostic, did_you_mean
+from ..errors import Diagnostic, closest, hint_for
 from ..syntax import ast as A
 from .params import resolve_params
 
@@ -32,8 +32,9 @@ def _optimizer(item: A.TrainItem, diags: list[Diagnostic]) -> tuple[str, Params]
     v = item.value
     name = v.func if isinstance(v, A.VCall) else v.value if isinstance(v, A.Word) else None
     if name not in OPTIMIZERS:
+        near = closest(str(name), OPTIMIZERS)
         diags.append(Diagnostic("bad-train", f"unknown optimizer '{name}'", v.span,
-                                did_you_mean(str(name), OPTIMIZERS) or (f"optimizers: {', '.join(OPTIMIZERS)}",)))
+                                hint_for(near) or (f"optimizers: {', '.join(OPTIMIZERS)}",), suggestion=near))
         return "adam", _defaults("adam")
     items = v.items if isinstance(v, A.VCall) else ()
     pos = [i for i in items if not isinstance(i, A.Kwarg)]
@@ -58,7 +59,8 @@ def train_block(spec: A.Spec) -> tuple[TrainBlock, list[Diagnostic]]:
                 if item.key in params:
                     cfg[item.key] = params[item.key]
             else:
+                near = closest(item.key, [*TRAIN_KEYS, "optimizer"])
                 diags.append(Diagnostic("bad-train", f"unknown train setting '{item.key}'", item.span,
-                                        did_you_mean(item.key, [*TRAIN_KEYS, "optimizer"])
-                                        or (f"settings: optimizer, {', '.join(TRAIN_KEYS)}",)))
+                                        hint_for(near) or (f"settings: optimizer, {', '.join(TRAIN_KEYS)}",),
+                                        suggestion=near))
     return TrainBlock(optimizer, opt_params, **cfg), diags  # type: ignore[arg-type]
