@@ -115,6 +115,67 @@ def test_looped_equals_unrolled_with_guards_lags_ranges_and_a_backward_stream() 
     _compare(GUARDS_AND_RANGES)
 
 
+LAST_STEP_SOFTMAX = """
+model last_softmax
+input x[t]: (3,)
+target y: class(4)
+steps 5
+h[t] = tanh(dense(x[t], 4) + dense(h[t-1], 4))
+y = softmax(h[last])
+"""
+
+
+def test_a_final_softmax_of_a_last_step_is_split_off_in_both_lowerings() -> None:
+    # The loss reads the softmax's input, h[last], read as the softmax reads it (the looped
+    # lowering once kept the softmax when its input was a step of a stream).
+    _compare(LAST_STEP_SOFTMAX)
+    checked = analyse(LAST_STEP_SOFTMAX).checked
+    x = _inputs(checked.program, np.random.default_rng(0))
+    for lowering in ("unrolled", "looped"):
+        models = build_models(checked, lowering)
+        probs, logits = models.model(x).numpy(), models.logits(x).numpy()
+        np.testing.assert_allclose(probs, tf.nn.softmax(logits).numpy(), rtol=1e-5, atol=1e-6)
+        assert not np.allclose(probs, logits), lowering
+
+
+def test_the_looped_lowering_runs_the_schedules_plan() -> None:
+    from rnndsl.backends.costs import KERAS_TENSORFLOW
+    from rnndsl.backends.keras.looped import LoopedProgram
+    from rnndsl.passes import prepare
+
+    checked = analyse(GUARDS_AND_RANGES).checked
+    prep = prepare(checked, lowering="looped", costs=KERAS_TENSORFLOW)
+    models = build_models(prep)
+    (program,) = [layer for layer in models.model.layers if isinstance(layer, LoopedProgram)]
+    assert program.plan is prep.schedule.loops  # not planned again
+    with pytest.raises(ValueError, match="loop plan"):
+        LoopedProgram(checked.program.source, {}, checked=checked)
+
+
+def test_the_lowerings_are_drivers_over_one_set_of_rules() -> None:
+    # Neither driver imports the other, the shared modules import no driver when loaded, and the
+    # rules (ops.py) use keras.ops, not TensorFlow: a new lowering is one more driver.
+    import ast
+
+    package = ROOT / "rnndsl" / "backends" / "keras"
+
+    def imports(name: str, top_only: bool) -> set[str]:
+        tree = ast.parse((package / f"{name}.py").read_text())
+        nodes = tree.body if top_only else list(ast.walk(tree))
+        found = set()
+        for node in nodes:
+            if isinstance(node, ast.ImportFrom):
+                found.add(("." * node.level) + (node.module or ""))
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+        return found
+
+    assert ".looped" not in imports("unrolled", False) and ".unrolled" not in imports("looped", False)
+    for shared in ("models", "ops", "layers", "builders"):
+        assert not {".unrolled", ".looped"} & imports(shared, True), shared
+    assert not any(m.split(".")[0] == "tensorflow" for m in imports("ops", False))
+
+
 def test_saved_looped_model_loads_back_with_the_same_predictions(tmp_path: Path) -> None:
     # A looped model is saved with its spec text and what the data bound; loading rebuilds the loop.
     from rnndsl.backends.keras import layers as custom  # noqa: F401  (registers the custom layers)
