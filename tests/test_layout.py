@@ -1,6 +1,6 @@
 """The import contract: each stage imports only the stages before it, and the front end never TensorFlow.
 
-    version, errors, limits -> catalogue -> syntax -> ir -> semantics -> checks -> pipeline -> passes -> data -> backends
+    version, errors, limits, fileio -> catalogue -> syntax -> ir -> semantics -> checks -> pipeline -> passes -> data -> backends
         -> training -> cli
 """
 
@@ -17,9 +17,9 @@ from conftest import ROOT, SPECS
 
 PKG = ROOT / "rnndsl"
 # Each layer may import itself and the layers before it, never one after it.
-LAYERS = ["version", "errors", "limits", "catalogue", "syntax", "ir", "semantics", "checks", "pipeline", "passes", "data", "backends",
+LAYERS = ["version", "errors", "limits", "fileio", "catalogue", "syntax", "ir", "semantics", "checks", "pipeline", "passes", "data", "backends",
           "lsp", "serve", "training", "cli"]
-FRONT_END = ["version", "errors", "limits", "catalogue", "syntax", "ir", "semantics", "checks", "pipeline", "passes"]
+FRONT_END = ["version", "errors", "limits", "fileio", "catalogue", "syntax", "ir", "semantics", "checks", "pipeline", "passes"]
 HEAVY = ("tensorflow", "keras", "matplotlib")
 
 
