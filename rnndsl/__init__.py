@@ -1,6 +1,6 @@
 """rnndsl: a small language and compiler for recurrent neural-network wiring."""
 
-__version__ = "0.1.0"
+from .version import __version__
 
 from pathlib import Path as _Path
 
@@ -48,20 +48,16 @@ class Spec:
         `lengths` for masked sequences); outputs as written.  With `data` (a DataSet or arrays
         as `fit` takes them) the spec is first completed by it (steps, shapes, classes).
         """
-        from .backends.keras import build_models
+        from .training.api import as_dataset
+        from .training.session import bind_spec, build, checker, prepare_spec
 
-        checked = self.checked
-        if data is not None:
-            from .pipeline import analyse
-            from .training.api import as_dataset
-            from .training.binding import bind
-
-            if isinstance(data, tuple):
-                x, y, *rest = data
-                data = as_dataset(x, y, lengths=rest[0] if rest else None)
-            bindings, _ = bind(checked.program, as_dataset(data), dict(checked.shapes))
-            checked = analyse(self.source, bindings).checked
-        return build_models(checked, lowering).model
+        if isinstance(data, tuple):
+            x, y, *rest = data
+            data = as_dataset(x, y, lengths=rest[0] if rest else None)
+        elif data is not None:
+            data = as_dataset(data)
+        bound = bind_spec(checker(self.source), data, first=self.analysed)
+        return build(prepare_spec(bound, None, lowering)).model
 
     def fit(self, x, y=None, *, lengths=None, validation_data=None, validation_split: float = 0.2,
             epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
@@ -95,13 +91,17 @@ def load(path: str | _Path) -> Spec:
 
 
 def train(spec: "str | _Path | Spec", data, **kw):
-    """Train a spec (a path, or a loaded Spec) on data (a file path, a DataSet, or (x, y) arrays); see Spec.fit."""
+    """Train a spec (a path, or a loaded Spec) on data: a file path or a built-in set's name as `rnndsl compile
+    --data` takes them (with `data_dir`, `window`, `limit` as its flags), a DataSet, or (x, y) arrays; see
+    Spec.fit."""
     if not isinstance(spec, Spec):
         spec = load(spec)
-    if isinstance(data, (str, _Path)):
-        from .data import read
+    if isinstance(data, (str, _Path)):  # the sources `rnndsl compile --data` takes, by the same rules
+        from .data import DataArgs, load as load_data
+        from .training.config import run_config
 
-        data = read(data, window=kw.pop("window", None))
+        args = DataArgs(str(data), kw.pop("data_dir", None), kw.pop("window", None), kw.pop("limit", None))
+        data = load_data(args, spec.program.data, run_config(spec.analysed.train, seed=kw.get("seed")).seed)
     if isinstance(data, tuple):
         return spec.fit(*data, **kw)
     return spec.fit(data, **kw)

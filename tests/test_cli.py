@@ -171,8 +171,8 @@ def test_compile_out_naming_an_existing_file_or_a_full_folder_exits_2_before_wor
     full.mkdir()
     (full / "model.keras").write_text("an earlier run")
     for out, words in ((existing, "is an existing file"), (full, "already holds files")):
-        proc = subprocess.run([sys.executable, "-m", "rnndsl", "compile", VANILLA, "--train", "--out", str(out)],
-                              capture_output=True, text=True)
+        proc = subprocess.run([sys.executable, "-m", "rnndsl", "compile", VANILLA, "--train", "--data", "synthetic",
+                               "--out", str(out)], capture_output=True, text=True)
         assert proc.returncode == 2 and words in proc.stderr, proc.stderr
         assert "importing TensorFlow" not in proc.stdout
     assert existing.read_text() == "keep me" and (full / "model.keras").read_text() == "an earlier run"

@@ -258,12 +258,17 @@ def _settings(spec: Path, seed: int, epochs: int = 1) -> dict:
 def _fake_compile(out: Path, spec: Path, seed: int, acc: float, status: str = "finished", epochs: int = 1,
                   done: int = 1, limit: int = 200) -> Path:
     """A run folder exactly as `compile --train --data synthetic --limit 200 --epochs 1 --seed K` leaves it."""
+    from rnndsl.pipeline import analyse
+    from rnndsl.training.binding import recorded
+
     folder = out / "runs" / f"{spec.stem}-seed{seed}"
     text = spec.read_text(encoding="utf-8")
     extra = {"spec_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-             "settings": _settings(spec, seed, epochs),
+             "settings": _settings(spec, seed, epochs), "format": 2, "lowering": "unrolled",
+             "bindings": recorded(analyse(text).checked.program),
              "data_args": {"data": "synthetic", "data_dir": None, "window": None, "limit": limit}}
     _fake_run(folder, spec=spec.stem, seed=seed, curve=[acc] * done, status=status, extra=extra)
+    (folder / "spec.rnn").write_text(text, encoding="utf-8")
     return folder
 
 

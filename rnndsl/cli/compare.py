@@ -12,8 +12,6 @@ settings is never touched: that is a usage error naming it.  The statistics and 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
 import re
 import shutil
@@ -23,15 +21,18 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import SpecError
 from ..training.config import ConfigError, RunConfig, run_config
 from .common import UsageError, load
-from .compile import _positive, _rate
+from .compile import DATA_CHOICES, _positive, _rate
+
+if TYPE_CHECKING:  # imported where they run: building the parser (`rnndsl check` too) loads no numpy
+    from ..data.sources import DataArgs
+    from ..training.run_folder import SavedRun
 
 __all__ = ["add_parser"]
-
-_BUILTIN = ("mnist", "cifar10", "synthetic")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -49,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=_positive, help="override the specs' epochs")
     p.add_argument("--batch-size", type=_positive, help="override the specs' batch size")
     p.add_argument("--lr", type=_rate, help="override the optimizer's learning rate")
-    p.add_argument("--data", metavar="DATA", help="as for compile: a data file or mnist, cifar10, synthetic")
+    p.add_argument("--data", metavar="DATA", help=f"as for compile: {DATA_CHOICES}")
     p.add_argument("--data-dir", metavar="DIR", help="read a built-in set's standard files from DIR")
     p.add_argument("--window", type=_positive, metavar="W", help="for a .csv series: windows of W steps")
     p.add_argument("--limit", type=_positive, metavar="N", help="train on the first N training examples")
@@ -103,15 +104,6 @@ def _labels(paths: list[str]) -> list[str]:
             depth[i] += 1
 
 
-def _expected(args: argparse.Namespace) -> dict:
-    """The data arguments a run folder records (paths made absolute, so another working folder matches)."""
-    data = args.data
-    if data is not None and data not in _BUILTIN:
-        data = os.path.abspath(data)
-    return {"data": data, "data_dir": os.path.abspath(args.data_dir) if args.data_dir else None,
-            "window": args.window, "limit": args.limit}
-
-
 def _check_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: is an existing file; name a folder")
@@ -128,22 +120,17 @@ def _check_out(out: Path) -> None:
 
 
 def _check_data(args: argparse.Namespace, specs: list[_Spec]) -> None:
-    """The data errors every run would hit, found before the first one starts."""
-    if args.data_dir and not Path(args.data_dir).is_dir():
-        raise UsageError(f"--data-dir {args.data_dir}: no such folder")
-    if args.data and args.data not in _BUILTIN and not Path(args.data).is_file():
-        raise UsageError(f"--data {args.data}: no such file")
+    """The data errors every run would hit (compile's rules: data.sources), found before the first one starts."""
+    from ..data import DataError
+    from ..data.sources import DataArgs, check_paths, source_of
+
+    given = DataArgs.of(args)
+    check_paths(given)
     for spec in specs:
-        source = args.data or spec.data
-        if source is None:
-            raise UsageError(f"{spec.path}: the spec reads its data from a file: pass --data FILE")
-        if source in _BUILTIN and spec.data is None:
-            raise UsageError(f"{spec.path}: --data {source}: the spec declares its own inputs; pass a data file")
-        if source in ("mnist", "cifar10") and source != spec.data:
-            raise UsageError(f"{spec.path}: the spec is written for {spec.data}, not {source}")
-        if source in ("mnist", "cifar10") and not args.data_dir:
-            raise UsageError(f"{spec.path}: {source} is read from --data-dir DIR (nothing is downloaded); "
-                             f"or pass --data synthetic")
+        try:
+            source_of(given, spec.data)
+        except DataError as err:
+            raise UsageError(f"{spec.path}: {err}") from None
 
 
 def _validate(args: argparse.Namespace) -> list[_Spec]:
@@ -179,58 +166,56 @@ def _validate(args: argparse.Namespace) -> list[_Spec]:
     return specs
 
 
-def _read_manifest(folder: Path) -> dict | None:
-    try:
-        m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return m if isinstance(m, dict) else None
-
-
-def _differences(manifest: dict, spec: _Spec, cfg: RunConfig, expected: dict) -> list[str]:
+def _differences(run: SavedRun, spec: _Spec, cfg: RunConfig, expected: DataArgs) -> list[str]:
     """How a run folder's settings differ from what this comparison asks for (epochs aside)."""
+    from ..data.sources import FLAGS
+
     diffs = []
-    if manifest.get("spec_sha256") != hashlib.sha256(spec.text.encode("utf-8")).hexdigest():
+    if run.spec_text != spec.text:
         diffs.append(f"the spec text differs from {spec.path}")
-    settings = manifest.get("settings") or {}
+    settings = run.settings
     for key, want in (("seed", cfg.seed), ("batch", cfg.batch), ("optimizer", cfg.optimizer),
                       ("optimizer_params", dict(cfg.optimizer_params)), ("xla", cfg.xla)):
         if settings.get(key) != want:
             diffs.append(f"{key} {settings.get(key)!r}, not {want!r}")
-    got = dict(manifest.get("data_args") or {})
-    for key, want in expected.items():
-        have = got.get(key)
-        if key in ("data_dir",) or (key == "data" and have not in _BUILTIN and have is not None):
-            have = os.path.abspath(have) if have else have  # an older relative path: as seen from here
-        if have != want:
-            diffs.append(f"{key.replace('_', '-')} {have!r}, not {want!r}")
+    have = run.data_args.absolute()  # an older relative path: as seen from here
+    for key, want in expected.record().items():
+        if getattr(have, key) != want:
+            diffs.append(f"{FLAGS[key].lstrip('-')} {getattr(have, key)!r}, not {want!r}")
     return diffs
 
 
 def _plan(args: argparse.Namespace, specs: list[_Spec], out: Path) -> list[_Run]:
     """What to do with each run folder; a folder trained with other settings is an error (never touched)."""
-    expected = _expected(args)
+    from ..data.sources import DataArgs
+    from ..training.run_folder import RunFolderError, read_run_folder
+
+    expected = DataArgs.of(args).absolute()
     runs, clashes = [], []
     for spec in specs:
         for seed in range(args.seeds):
             run = _Run(spec, seed, out / "runs" / f"{spec.label}-seed{seed}")
             cfg = spec.cfg[seed]
-            manifest = _read_manifest(run.folder) if run.folder.is_dir() else None
-            if manifest is None:
+            if not (run.folder / "manifest.json").exists():
                 if run.folder.is_dir() and any(run.folder.iterdir()):
                     # killed before it wrote a manifest: nothing was trained, start it again
                     shutil.rmtree(run.folder)
                 run.action = "train"
             else:
-                diffs = _differences(manifest, spec, cfg, expected)
-                status, done = manifest.get("status"), int(manifest.get("epochs_done") or 0)
-                planned = int((manifest.get("settings") or {}).get("epochs") or 0)
+                try:
+                    saved = read_run_folder(run.folder)
+                except RunFolderError as err:  # damaged, or a newer rnndsl's: never touched
+                    clashes.append(str(err))
+                    continue
+                diffs = _differences(saved, spec, cfg, expected)
+                status, done = saved.status, saved.epochs_done
+                planned = int(saved.settings.get("epochs") or 0)
                 if planned > cfg.epochs and not diffs:
                     diffs.append(f"epochs {planned}, not {cfg.epochs}")
                 if diffs:
                     clashes.append(f"{run.folder}: trained with other settings: {'; '.join(diffs)}")
                     continue
-                has_checkpoint = (run.folder / "checkpoints" / "state.json").is_file()
+                has_checkpoint = saved.checkpoint is not None
                 if status == "finished" and planned == cfg.epochs:
                     run.action = "reused"
                 elif status == "diverged":
@@ -259,12 +244,11 @@ def _command(args: argparse.Namespace, run: _Run) -> list[str]:
     cfg = run.spec.cfg[run.seed]
     if run.action in ("resume", "extend"):  # the run folder holds the spec, data and settings
         return base + ["--resume", str(run.folder), "--epochs", str(cfg.epochs), "--no-summary"]
-    expected = _expected(args)
+    from ..data.sources import DataArgs
+
     cmd = base + [os.path.abspath(run.spec.path), "--train", "--seed", str(run.seed), "--out", str(run.folder),
-                  "--no-summary"]
-    for flag, value in (("--data", expected["data"]), ("--data-dir", expected["data_dir"]),
-                        ("--window", args.window), ("--limit", args.limit), ("--epochs", args.epochs),
-                        ("--batch-size", args.batch_size), ("--lr", args.lr)):
+                  "--no-summary", *DataArgs.of(args).absolute().words()]
+    for flag, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size), ("--lr", args.lr)):
         if value is not None:
             cmd += [flag, repr(value) if isinstance(value, float) else str(value)]
     return cmd

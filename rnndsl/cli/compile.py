@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import signal
@@ -11,11 +10,16 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..syntax import ast as A
 from ..syntax import parse, unparse
-from ..training.config import ConfigError, RunConfig, run_config
+from ..training.config import RunConfig, run_config
 from .common import UsageError, load, write_atomic
+
+if TYPE_CHECKING:  # imported where they run: `rnndsl check` loads neither numpy nor the data readers
+    from ..training.run_folder import SavedRun
+    from ..training.session import Bound, Check
 
 __all__ = ["add_parser"]
 
@@ -35,6 +39,11 @@ def _int_between(lo: int, hi: int | None = None):
 
     return parse
 
+
+# data.sources.choices(), written out so that building the parser (`rnndsl check` too) loads no data readers
+# and no numpy; a test holds the two equal
+DATA_CHOICES = ("a data file (.ts with its _TRAIN/_TEST partner, .npz, .csv) or a built-in set: mnist, cifar10, "
+                "synthetic (generated, no network)")
 
 _positive = _int_between(1)
 _seed = _int_between(0, 2**31 - 1)
@@ -58,9 +67,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=_positive, help="override the spec's epochs")
     p.add_argument("--batch-size", type=_positive, help="override the spec's batch size")
     p.add_argument("--lr", type=_rate, help="override the optimizer's learning rate")
-    p.add_argument("--data", metavar="DATA",
-                   help="a data file (.ts with its _TRAIN/_TEST partner, .npz, .csv) or a built-in set: mnist, "
-                        "cifar10, synthetic (generated, no network); default: the spec's `data` line")
+    p.add_argument("--data", metavar="DATA", help=f"{DATA_CHOICES}; default: the spec's `data` line")
     p.add_argument("--data-dir", metavar="DIR", help="read a built-in set's standard files from DIR")
     p.add_argument("--window", type=_positive, metavar="W",
                    help="for a .csv series: forecasting windows of W steps (the next value at every step)")
@@ -119,195 +126,126 @@ def _run_folder(args: argparse.Namespace, name: str) -> Path:
     return out
 
 
-def _load_data(args: argparse.Namespace, program, seed: int):
-    """The data the run trains on, read and checked before TensorFlow is imported."""
-    from ..data import BUILTIN_NAMES, DataError, load_builtin, read
+def spec_checker(path: str) -> Check:
+    """The command line's check of a spec file: read it, print its diagnostics and warnings (common.load)."""
+    return lambda bindings, note="": load(path, bindings, note)[0]
 
-    source = args.data or program.data
-    if source is None:
-        raise UsageError("the spec reads its data from a file: pass --data FILE (.ts, .npz or .csv)")
+
+def _resume_args(args: argparse.Namespace) -> SavedRun:
+    """The run to resume; its spec, data and settings become the defaults."""
+    from ..training.run_folder import RunFolderError, read_run_folder
+
     try:
-        if source in ("mnist", "cifar10", "synthetic"):
-            if program.data is None:
-                raise UsageError(f"--data {source}: the spec declares its own inputs; pass a data file")
-            name = f"synthetic_{program.data}" if source == "synthetic" else source
-            if source != "synthetic" and source != program.data:
-                raise UsageError(f"the spec is written for {program.data}, not {source}")
-            assert name in BUILTIN_NAMES, name
-            data = load_builtin(name, args.data_dir, args.limit, seed)
-        else:
-            data = read(source, window=args.window, seed=seed)
-            if args.limit:
-                data = data.limit(args.limit)
-    except DataError as err:
-        raise UsageError(str(err)) from None
-    return data
-
-
-def _resume_args(args: argparse.Namespace) -> tuple[dict, str]:
-    """The manifest of the run to resume, and its spec; its data and settings become the defaults."""
-    run = Path(args.resume)
-    try:
-        manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
-        spec_text = (run / "spec.rnn").read_text(encoding="utf-8")
-    except (OSError, ValueError) as err:
-        raise UsageError(f"--resume {run}: not a run folder ({err})") from None
-    if not (run / "checkpoints" / "state.json").exists():
-        raise UsageError(f"--resume {run}: it has no checkpoint to continue from")
-    if args.spec and Path(args.spec).resolve() != (run / "spec.rnn").resolve():
+        run = read_run_folder(args.resume, need=("checkpoint",))
+    except RunFolderError as err:
+        raise UsageError(f"--resume {err}") from None
+    if args.spec and Path(args.spec).resolve() != run.spec_path.resolve():
         raise UsageError("--resume continues the run folder's own spec; leave SPEC out")
-    data_args = manifest.get("data_args") or {}
-    for key in ("data", "data_dir", "window", "limit"):
+    for key, value in run.data_args.record().items():
         if getattr(args, key) is None:
-            setattr(args, key, data_args.get(key))
-    settings = manifest.get("settings", {})
+            setattr(args, key, value)
+    settings = run.settings
     args.batch_size = args.batch_size or settings.get("batch")
     args.seed = settings.get("seed") if args.seed is None else args.seed
     args.epochs = args.epochs or settings.get("epochs")
-    if args.lr is None and settings.get("optimizer_params", {}).get("lr"):
+    if args.lr is None and (settings.get("optimizer_params") or {}).get("lr"):
         args.lr = float(settings["optimizer_params"]["lr"])
-    args.lowering = args.lowering or manifest.get("lowering")  # the checkpoint holds that model's variables
-    args.train, args.out, args.spec = True, str(run), str(run / "spec.rnn")
-    return manifest, spec_text
+    args.lowering = args.lowering or run.lowering  # the checkpoint holds that model's variables
+    args.train, args.out, args.spec = True, str(run.folder), str(run.spec_path)
+    return run
+
+
+def _out_folder(args: argparse.Namespace, run: SavedRun | None, cfg: RunConfig, chief: bool, name: str) -> Path:
+    if run is not None:
+        if run.status == "finished" and cfg.epochs <= run.epochs_done:
+            raise UsageError(f"--resume {run.folder}: it finished its {run.epochs_done} epoch(s); pass --epochs N "
+                             f"(N > {run.epochs_done}) to train further")
+        return run.folder
+    if chief:
+        return _run_folder(args, name)
+    import tempfile  # another worker of a multi-worker run: the chief writes the run folder; this one keeps scratch
+
+    return Path(tempfile.mkdtemp(prefix="rnndsl-worker-"))
+
+
+def _is_chief(strategy: str) -> bool:
+    if strategy != "multiworker":
+        return True
+    from ..training.distribute import tf_config_role
+
+    try:
+        return tf_config_role()[0] == 0
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
+def _same_data(run: SavedRun, bound: Bound) -> None:
+    """A resumed run's data must bind as it did when the run started: the checkpoint holds that model."""
+    from ..training.binding import from_record, recorded
+
+    then, now = run.bindings, from_record(recorded(bound.program))
+    if then is not None and now != then:
+        diffs = "; ".join(f"{key} {getattr(then, key)!r} then, {getattr(now, key)!r} now"
+                          for key in ("steps", "shapes", "sizes", "masked") if getattr(then, key) != getattr(now, key))
+        raise UsageError(f"--resume {run.folder}: the data binds differently from when the run started ({diffs}); "
+                         f"the checkpoint holds the model built then")
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    manifest = None
-    if args.resume:
-        manifest, _ = _resume_args(args)
-    elif not args.spec:
+    from ..data import DataArgs, load as load_data, source_of
+    from ..training.session import bind_spec, build, prepare_spec
+
+    run = _resume_args(args) if args.resume else None
+    if run is None and not args.spec:
         raise UsageError("compile needs a SPEC (or --resume RUN)")
-    analysed, text = load(args.spec)  # fails before TensorFlow is imported
-    try:
-        cfg = run_config(analysed.train, lr=args.lr, batch=args.batch_size, epochs=args.epochs, seed=args.seed,
-                         xla=args.xla, tbptt=args.tbptt)
-    except ConfigError as err:
-        raise UsageError(str(err)) from None
-    chief = True
-    if args.strategy == "multiworker":
-        from ..training.distribute import tf_config_role
-
-        try:
-            chief = tf_config_role()[0] == 0
-        except ValueError as err:
-            raise UsageError(str(err)) from None
-    if manifest is not None:
-        done = manifest.get("epochs_done", 0)
-        if manifest.get("status") == "finished" and cfg.epochs <= done:
-            raise UsageError(f"--resume {args.out}: it finished its {done} epoch(s); pass --epochs N (N > {done}) "
-                             f"to train further")
-        out = Path(args.out)
-    elif chief:
-        out = _run_folder(args, analysed.checked.program.name)
-    else:  # another worker of a multi-worker run: the chief writes the run folder; this one keeps scratch files
-        import tempfile
-
-        out = Path(tempfile.mkdtemp(prefix="rnndsl-worker-"))
+    check = spec_checker(args.spec)
+    analysed = check(None, "")  # fails before TensorFlow is imported
+    cfg = run_config(analysed.train, lr=args.lr, batch=args.batch_size, epochs=args.epochs, seed=args.seed,
+                     xla=args.xla, tbptt=args.tbptt)
+    data_args, spec_data = DataArgs.of(args), analysed.checked.program.data
+    if args.train or args.data:
+        source_of(data_args, spec_data)  # the data-source rules, before the run folder is made
+    chief = _is_chief(args.strategy)
+    out = _out_folder(args, run, cfg, chief, analysed.checked.program.name)
     data = None
     if args.train or args.data:  # the data is read, checked and bound to the spec before anything is built
-        from ..data import DataError
-        from ..training.binding import bind
-
-        data = _load_data(args, analysed.checked.program, cfg.seed)
-        try:
-            bindings, data = bind(analysed.checked.program, data, dict(analysed.checked.shapes))
-        except DataError as err:
-            raise UsageError(str(err)) from None
-        analysed, _ = load(args.spec, bindings, note=f"with the data {data.source}")
-    checked = analysed.checked
-    program = checked.program
-    from ..passes.loops import NotLoopable
-
-    if cfg.tbptt and cfg.tbptt < program.steps:  # chunks of a long sequence: the step function carries the state
-        from ..passes.loops import NotStreamable, plan_streaming
-
-        if args.lowering == "unrolled":
-            raise UsageError("tbptt runs the looped lowering; leave --lowering unrolled out")
-        try:
-            plan_streaming(program)
-        except (NotStreamable, NotLoopable) as err:
-            raise UsageError(f"tbptt {cfg.tbptt}: {program.name} cannot run step by step: {err}") from None
-        args.lowering = "looped"
-    from ..backends.costs import KERAS_TENSORFLOW
-    from ..passes import prepare
-
-    try:
-        prepared = prepare(checked, lowering=args.lowering or "auto", costs=KERAS_TENSORFLOW)
-    except NotLoopable as err:
-        raise UsageError(f"--lowering looped: {program.name} cannot loop: {err}; use --lowering unrolled") from None
-    lowering = prepared.schedule.lowering
-
-    print(f"rnndsl: {program.name}: {checked.total_params:,} parameters, {lowering} over {program.steps} step"
-          f"{'s' if program.steps != 1 else ''}; importing TensorFlow ...", flush=True)
+        data = load_data(data_args, spec_data, cfg.seed)
+    bound = bind_spec(check, data, first=analysed)
+    if run is not None:
+        _same_data(run, bound)
+    checked, program = bound.checked, bound.program
+    prepared = prepare_spec(bound, cfg, args.lowering or "auto")  # the lowering is chosen here, once
+    print(f"rnndsl: {program.name}: {checked.total_params:,} parameters, {prepared.schedule.lowering} over "
+          f"{program.steps} step{'s' if program.steps != 1 else ''}; importing TensorFlow ...", flush=True)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
     import tensorflow as tf
 
-    from ..backends.keras import build_models
     from ..training.distribute import distribution
-    from ..training.loop import Diverged, fit
     from ..training.run_folder import RunFolder, device_description
 
     dist = distribution(args.strategy)
-    keras.utils.set_random_seed(cfg.seed)
     if args.deterministic:
         tf.config.experimental.enable_op_determinism()
-    started = time.perf_counter()
     if dist is not None:
         print(f"rnndsl: {args.strategy} strategy: {dist.replicas} replica(s), worker {dist.worker} of {dist.workers}",
               flush=True)
-        with dist.strategy.scope():
-            models = build_models(prepared)
-    else:
-        models = build_models(prepared)
+    started = time.perf_counter()
+    models = build(prepared, seed=cfg.seed, scope=dist.strategy.scope() if dist is not None else None)
     build_s = time.perf_counter() - started
-    n_keras = models.model.count_params()
     if not args.no_summary:
         models.model.summary(line_length=110, print_fn=lambda s, **kw: print(s))
-    print(f"rnndsl: built in {build_s:.2f} s on {device_description()}; Keras counts {n_keras:,} parameters, "
-          f"rnndsl check counts {checked.total_params:,}")
-    if n_keras != checked.total_params:  # a backend defect, not a user error
-        raise RuntimeError(f"the two parameter counts differ: Keras {n_keras:,}, check {checked.total_params:,}")
+    print(f"rnndsl: built in {build_s:.2f} s on {device_description()}; Keras counts {models.model.count_params():,} "
+          f"parameters, rnndsl check counts {checked.total_params:,}")
 
-    extra = {"build_seconds": round(build_s, 3), "command": " ".join(sys.argv), "lowering": lowering,
-             "bindings": {"steps": program.steps, "masked": program.masked,
-                          "shapes": {i.name: list(i.shape) for i in program.inputs if i.shape is not None},
-                          "sizes": {o.name: o.size for o in program.outputs if o.size is not None}},
-             "data_args": {"data": args.data, "data_dir": args.data_dir, "window": args.window, "limit": args.limit}}
-    folder = RunFolder(out, checked, text, _resolved_spec(text, cfg), data, cfg, extra)
+    text = program.source
+    folder = RunFolder(out, checked, text, _resolved_spec(text, cfg), bound.data, cfg, lowering=models.lowering,
+                       data_args=data_args, extra={"build_seconds": round(build_s, 3), "command": " ".join(sys.argv)})
     if chief:
-        folder.start(resumed=manifest is not None)
+        folder.start(resumed=run is not None)
         folder.graph(models)
     result, status = None, "finished"
-    if data is not None and args.train:
-        print(f"rnndsl: data: {data.describe()}")
-        what = "resuming" if manifest is not None else "training"
-        print(f"rnndsl: {what} {cfg.epochs} epoch(s), batch {cfg.batch}, {cfg.optimizer} lr {cfg.lr:g}, "
-              + (f"tbptt {cfg.tbptt} steps, " if cfg.tbptt and cfg.tbptt < program.steps else "")
-              + f"seed {cfg.seed}, xla {'on' if cfg.xla else 'off'}; checkpoints in {out / 'checkpoints'}", flush=True)
-        def report(row) -> None:
-            def part(split: str) -> str:
-                return " ".join(f"{k[len(split) + 1:]} {v:.4f}" for k, v in row.values.items() if k.startswith(split))
-            print(f"rnndsl: epoch {row.epoch}/{cfg.epochs}: train {part('train')} | test {part('test')} | "
-                  f"{row.seconds:.1f} s", flush=True)
-            if chief:
-                folder.epoch(live)
-
-        from ..training.loop import RunResult
-        live = RunResult()
-        old_term = signal.signal(signal.SIGTERM, _terminate)  # SIGTERM stops like Ctrl-C: a checkpoint, then exit
-        try:
-            result = fit(models, data, cfg, on_epoch=report, folder=out, checkpoint_every=args.checkpoint_every,
-                         resume=manifest is not None, live=live, dist=dist)
-            status = "interrupted" if result.interrupted else "finished"
-        except Diverged as err:
-            result, status = live, "diverged"
-            _diverged(err, out, cfg)
-        finally:
-            signal.signal(signal.SIGTERM, old_term)
-        if status == "interrupted":
-            print(f"\nrnndsl: interrupted after {len(result.rows)} epoch(s); saving what was done; continue with "
-                  f"rnndsl compile --resume {out}", file=sys.stderr)
+    if bound.data is not None and args.train:
+        result, status = _train(args, models, bound, cfg, out, folder if chief else None, run is not None, dist)
     old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the last writes short
     try:
         if chief:
@@ -315,6 +253,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
             _write_diagram(checked, out)
     finally:
         signal.signal(signal.SIGINT, old_int)
+    return _last_words(chief, status, result, out)
+
+
+def _last_words(chief: bool, status: str, result, out: Path) -> int:
+    """The closing line and the exit code."""
     if not chief:
         print(f"rnndsl: worker done; the chief (worker 0) wrote the run folder", flush=True)
         return 0 if status == "finished" else 130
@@ -328,6 +271,43 @@ def cmd_compile(args: argparse.Namespace) -> int:
     else:
         print(f"rnndsl: model saved; run folder {out}")
     return 130 if status == "interrupted" else 0
+
+
+def _train(args: argparse.Namespace, models, bound: Bound, cfg: RunConfig, out: Path, folder, resumed: bool, dist):
+    """Train into `out` (printing a line per epoch; the run folder, when this process writes one, rewritten
+    after each); return the result and the status: finished, interrupted or diverged."""
+    from ..training.loop import Diverged, RunResult, fit
+
+    data, program = bound.data, bound.program
+    print(f"rnndsl: data: {data.describe()}")
+    what = "resuming" if resumed else "training"
+    chunks = f"tbptt {cfg.tbptt} steps, " if cfg.tbptt and cfg.tbptt < program.steps else ""
+    print(f"rnndsl: {what} {cfg.epochs} epoch(s), batch {cfg.batch}, {cfg.optimizer} lr {cfg.lr:g}, {chunks}"
+          f"seed {cfg.seed}, xla {'on' if cfg.xla else 'off'}; checkpoints in {out / 'checkpoints'}", flush=True)
+    live = RunResult()
+
+    def report(row) -> None:
+        def part(split: str) -> str:
+            return " ".join(f"{k[len(split) + 1:]} {v:.4f}" for k, v in row.values.items() if k.startswith(split))
+        print(f"rnndsl: epoch {row.epoch}/{cfg.epochs}: train {part('train')} | test {part('test')} | "
+              f"{row.seconds:.1f} s", flush=True)
+        if folder is not None:
+            folder.epoch(live)
+
+    old_term = signal.signal(signal.SIGTERM, _terminate)  # SIGTERM stops like Ctrl-C: a checkpoint, then exit
+    try:
+        result = fit(models, data, cfg, on_epoch=report, folder=out,
+                     checkpoint_every=args.checkpoint_every, resume=resumed, live=live, dist=dist)
+        status = "interrupted" if result.interrupted else "finished"
+    except Diverged as err:
+        result, status = live, "diverged"
+        _diverged(err, out, cfg)
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
+    if status == "interrupted":
+        print(f"\nrnndsl: interrupted after {len(result.rows)} epoch(s); saving what was done; continue with "
+              f"rnndsl compile --resume {out}", file=sys.stderr)
+    return result, status
 
 
 def _terminate(signum, frame) -> None:

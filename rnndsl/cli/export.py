@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 
 from ..pipeline import Bindings
-from .common import UsageError, load
+from .common import UsageError
+from .compile import spec_checker
 
 __all__ = ["add_parser", "cmd_export"]
 
@@ -35,33 +35,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from ..training.session import bind_spec, build, prepare_spec
+
     source = Path(args.source)
     out = Path(args.output)
     if out.exists() and (out.is_file() or any(out.iterdir())):
         raise UsageError(f"{out}: exists; name a new path (nothing is overwritten)")
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise UsageError(f"{out}: the folder {out.parent} does not exist")
-    weights = None
-    if source.is_dir():
-        try:
-            manifest = json.loads((source / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise UsageError(f"{source}: not a run folder ({err})") from None
-        weights = source / "weights.npz"
-        if not weights.exists():
-            raise UsageError(f"{source}: the run folder has no weights.npz (written by rnndsl compile since "
-                             f"it can export); re-run it")
-        b = manifest.get("bindings") or {}
-        bindings = Bindings(b.get("steps"), {k: tuple(v) for k, v in (b.get("shapes") or {}).items()},
-                            dict(b.get("sizes") or {}), False)
-        analysed, _ = load(str(source / "spec.rnn"), bindings)
+    if args.steps is not None and not 1 <= args.steps <= 10_000:
+        raise UsageError(f"--steps must be between 1 and 10,000, got {args.steps}")
+    weights, lowering = None, "looped"  # the step signature runs the looped lowering's step function
+    if source.is_dir():  # a run folder: the model is built again exactly as the run built it (masking included)
+        from ..training.run_folder import read_run_folder
+
+        if args.steps is not None:
+            raise UsageError("--steps is for a spec; a run folder's model has the steps its data bound")
+        run = read_run_folder(source, need=("weights",))
+        weights = run.weights
+        bound = bind_spec(spec_checker(str(run.spec_path)), bindings=run.bindings)
+        if args.whole_only:
+            lowering = run.lowering or "unrolled"
     else:
-        bindings = Bindings(args.steps) if args.steps else None
-        if args.steps is not None and not 1 <= args.steps <= 10_000:
-            raise UsageError(f"--steps must be between 1 and 10,000, got {args.steps}")
-        analysed, _ = load(str(source), bindings)
-    checked = analysed.checked
-    from ..passes.loops import NotLoopable, NotStreamable, plan_streaming
+        bound = bind_spec(spec_checker(str(source)), bindings=Bindings(args.steps) if args.steps else None)
+        if args.whole_only:
+            lowering = "unrolled"
+    checked = bound.checked
+    from ..passes.loops import NotStreamable, plan_streaming
 
     if not args.whole_only:
         try:
@@ -69,20 +69,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         except NotStreamable as err:
             raise UsageError(f"{checked.program.name} cannot be exported step by step: {err}; export the whole "
                              f"sequence only with --whole-only") from None
+    prepared = prepare_spec(bound, None, lowering)
     print(f"rnndsl: exporting {checked.program.name} ({checked.total_params:,} parameters"
           f"{', trained weights from ' + str(source) if weights else ', untrained weights'}) as {args.format}; "
           f"importing TensorFlow ...", flush=True)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-
-    from ..backends.keras import build_models
     from ..backends.keras.export import export_models, load_weights
 
-    keras.utils.set_random_seed(0)
-    try:
-        models = build_models(checked, "unrolled" if args.whole_only else "looped")
-    except NotLoopable as err:  # pragma: no cover - a spec that streams can loop
-        raise UsageError(str(err)) from None
+    models = build(prepared, seed=0)
     if weights is not None:
         load_weights(models, weights)
     try:

@@ -16,6 +16,7 @@ from typing import Any
 from ..backends.dot import RenderError, emit_dot, render_bytes
 from ..checks import Checked
 from ..checks.report import rows as table_rows, summary
+from ..data import DataArgs, DataError, file_kinds, source_of
 from ..errors import Diagnostic, ExitCode, RnndslError, SpecError, render_all
 from ..pipeline import Analysed, analyse
 
@@ -181,19 +182,17 @@ def compile_command(text: str, spec_path: str | None, dirty: bool, data: str = "
     elif dirty:
         notes.append(f"the editor has unsaved changes: save them, or the command trains {spec_path} as it is on disk")
     words = ["rnndsl", "compile", spec, "--train"]
-    data = data.strip()
-    data_dir = data_dir.strip()
+    given = DataArgs(data.strip() or None, data_dir.strip() or None)
     builtin = program.data if program is not None else None
-    if data:
-        words += ["--data", data]
-    elif program is not None and builtin is None:
+    if program is not None and given.data is None and builtin is None:
         words += ["--data", "DATA_FILE"]
-        notes.append("replace DATA_FILE with your .ts, .npz or .csv file (docs/data.md)")
-    if data_dir:
-        words += ["--data-dir", data_dir]
-    elif builtin in ("mnist", "cifar10") and data in ("", builtin):
-        notes.append(f"{builtin} is read from --data-dir DIR (nothing is downloaded); "
-                     f"or fill in 'synthetic' as the data to try it on generated data")
+        notes.append(f"replace DATA_FILE with your {file_kinds()} file (docs/data.md)")
+    elif program is not None:
+        try:  # the rules `rnndsl compile` applies before it reads anything (data.sources)
+            source_of(given, builtin)
+        except DataError as err:
+            notes.append(str(err))
+    words += given.words()
     if epochs is not None:
         words += ["--epochs", str(int(epochs))]
     return {"command": " ".join(shlex.quote(w) for w in words), "notes": notes}

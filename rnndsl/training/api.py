@@ -8,12 +8,11 @@ from typing import Any, Mapping
 import keras
 import numpy as np
 
-from ..backends.keras import KerasModels, build_models
+from ..backends.keras import KerasModels
 from ..data import DataError, DataSet, Split
-from ..pipeline import analyse
-from .binding import bind
 from .config import run_config
 from .loop import RunResult, fit
+from .session import bind_spec, build, checker, prepare_spec
 
 __all__ = ["Trained", "train_text", "as_dataset"]
 
@@ -123,10 +122,7 @@ def train_text(text: str, data: DataSet, *, epochs: int | None = None, batch_siz
                lr: float | None = None, seed: int | None = None, progress: bool = True, on_epoch=None,
                lowering: str = "auto") -> Trained:
     """Check `text`, bind it to `data`, build the model and train it; return the Trained spec."""
-    analysed = analyse(text)
-    bindings, bound = bind(analysed.checked.program, data, dict(analysed.checked.shapes))
-    analysed = analyse(text, bindings)
-    cfg = run_config(analysed.train, lr=lr, batch=batch_size, epochs=epochs, seed=seed)
-    keras.utils.set_random_seed(cfg.seed)
-    models = build_models(analysed.checked, lowering)
-    return Trained(models, fit(models, bound, cfg, on_epoch=on_epoch, progress=progress), bound)
+    bound = bind_spec(checker(text), data)
+    cfg = run_config(bound.analysed.train, lr=lr, batch=batch_size, epochs=epochs, seed=seed)
+    models = build(prepare_spec(bound, cfg, lowering), seed=cfg.seed)
+    return Trained(models, fit(models, bound.data, cfg, on_epoch=on_epoch, progress=progress), bound.data)

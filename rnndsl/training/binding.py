@@ -15,7 +15,7 @@ from ..data import DataError, DataSet, Split
 from ..ir import Program, TargetKind
 from ..semantics.symbols import Bindings
 
-__all__ = ["bind"]
+__all__ = ["bind", "recorded", "from_record"]
 
 
 def _match(kind: str, wanted: list[str], given: list[str], source: str) -> dict[str, str]:
@@ -96,6 +96,35 @@ def bind(program: Program, data: DataSet, heads: dict[str, tuple[int, ...]] | No
     bound = dataclasses.replace(data, train=split(data.train, train_t), test=split(data.test, test_t),
                                 classes={o: data.classes[outs[o]] for o in outs if outs[o] in data.classes})
     return Bindings(steps=steps, shapes=shapes, sizes=sizes, masked=masked), bound
+
+
+def recorded(program: Program) -> dict:
+    """What the data bound in a checked program, as JSON: a run folder's manifest keeps it, so that the
+    spec is checked again exactly as it was built (`from_record`)."""
+    return {"steps": program.steps, "masked": program.masked,
+            "shapes": {i.name: list(i.shape) for i in program.inputs if i.shape is not None},
+            "sizes": {o.name: o.size for o in program.outputs if o.size is not None}}
+
+
+def from_record(record: dict) -> Bindings:
+    """The Bindings `recorded` wrote; a damaged record is a ValueError saying what is wrong."""
+    if not isinstance(record, dict):
+        raise ValueError(f"not an object: {record!r}")
+
+    def whole(v: object) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+    steps, masked = record.get("steps"), record.get("masked", False)
+    shapes, sizes = record.get("shapes") or {}, record.get("sizes") or {}
+    if steps is not None and not whole(steps):
+        raise ValueError(f"'steps' is {steps!r}, not a whole number of at least 1")
+    if not isinstance(masked, bool):
+        raise ValueError(f"'masked' is {masked!r}, not true or false")
+    if not isinstance(shapes, dict) or not all(isinstance(v, list) and all(map(whole, v)) for v in shapes.values()):
+        raise ValueError(f"'shapes' is {shapes!r}, not input name -> a list of sizes")
+    if not isinstance(sizes, dict) or not all(map(whole, sizes.values())):
+        raise ValueError(f"'sizes' is {sizes!r}, not target name -> a size")
+    return Bindings(steps, {k: tuple(v) for k, v in shapes.items()}, dict(sizes), masked)
 
 
 def _per_step(y: np.ndarray, steps: int | None, name: str, source: str) -> np.ndarray:

@@ -1,4 +1,9 @@
-"""The run folder: model, specs, metrics, curves, diagram and manifest."""
+"""The run folder: model, specs, metrics, curves, diagram and manifest; its one writer and its one reader.
+
+`RunFolder` writes it as the run goes; `read_run_folder` reads it back (for `compile --resume`,
+`export RUN`, `compare`), checking every piece the caller needs and the manifest's `format`.
+Reading imports no TensorFlow (only writing does), so commands that read run folders stay light.
+"""
 
 from __future__ import annotations
 
@@ -9,25 +14,39 @@ import os
 import hashlib
 import json
 import platform
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-import keras
-import numpy as np
-import tensorflow as tf
-
-from ..backends.keras import KerasModels
+from .. import fileio
 from ..checks import Checked
+from ..data import DataArgs, DataSet
+from ..errors import RnndslError
+from ..limits import MAX_SPEC_BYTES
+from ..semantics.symbols import Bindings
+from .binding import from_record, recorded
 from .config import RunConfig
 from .files import atomic_write
-from ..data import DataSet
-from .loop import EpochRow, RunResult
 
-__all__ = ["RunFolder", "device_description", "versions"]
+if TYPE_CHECKING:
+    import keras
+
+    from ..backends.keras import KerasModels
+    from .loop import EpochRow, RunResult
+
+__all__ = ["RunFolder", "SavedRun", "RunFolderError", "read_run_folder", "FORMAT", "device_description",
+           "versions"]
+
+FORMAT = 2  # the manifest's layout.  1: before it was numbered (no "format"; bindings and lowering optional)
+MANIFEST = "manifest.json"
+MAX_MANIFEST_BYTES = 16 * 1024 ** 2
+NEEDS = {"weights": "weights.npz", "checkpoint": "checkpoints/state.json"}  # what a reader may require
+LOWERINGS = ("unrolled", "looped")
 
 
 def device_description() -> str:
+    import tensorflow as tf
+
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         names = []
@@ -39,14 +58,118 @@ def device_description() -> str:
 
 
 def versions() -> dict[str, str]:
+    import keras
     import lark
     import networkx
+    import numpy as np
+    import tensorflow as tf
 
-    from .. import __version__
+    from ..version import __version__
 
     return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
             "numpy": np.__version__, "lark": lark.__version__, "networkx": networkx.__version__,
             "rnndsl": __version__}
+
+
+class RunFolderError(RnndslError):
+    """A run folder that cannot be used: not one, missing a piece the command needs, or a damaged or unknown
+    manifest (exit 2; the message names the folder and the piece)."""
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """A run folder as `read_run_folder` found it: every piece checked."""
+
+    folder: Path
+    format: int
+    manifest: Mapping[str, Any]
+    spec_text: str
+    bindings: Bindings | None  # what the data bound when the model was built (None: an old folder without them)
+    lowering: str | None  # unrolled | looped (None: an old folder without it)
+    weights: Path | None  # weights.npz, written when the run ends (or stops)
+    checkpoint: Path | None  # checkpoints/state.json, once a checkpoint was saved
+
+    @property
+    def spec_path(self) -> Path:
+        return self.folder / "spec.rnn"
+
+    @property
+    def status(self) -> str | None:
+        return self.manifest.get("status")
+
+    @property
+    def epochs_done(self) -> int:
+        return int(self.manifest.get("epochs_done") or 0)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return dict(self.manifest.get("settings") or {})
+
+    @property
+    def data_args(self) -> DataArgs:
+        return DataArgs.from_record(self.manifest.get("data_args"))
+
+
+def read_run_folder(folder: str | Path, need: Iterable[str] = ()) -> SavedRun:
+    """Read a run folder `rnndsl compile` wrote: its manifest (format 1 or 2), spec, bindings, lowering, and
+    the pieces in `need` ("weights", "checkpoint"); raise RunFolderError naming what is missing or damaged."""
+    run = Path(folder)
+    if not run.is_dir():
+        raise RunFolderError(f"{run}: {'is a file, not a' if run.exists() else 'no such'} run folder")
+    text = _read(run, MANIFEST, MAX_MANIFEST_BYTES, "run manifest")
+    try:
+        manifest = json.loads(text)
+    except ValueError as err:
+        raise RunFolderError(f"{run / MANIFEST}: not valid JSON ({err})") from None
+    if not isinstance(manifest, dict):
+        raise RunFolderError(f"{run / MANIFEST}: not a run manifest (a JSON object)")
+    fmt = manifest.get("format", 1)
+    if isinstance(fmt, bool) or not isinstance(fmt, int) or not 1 <= fmt <= FORMAT:
+        raise RunFolderError(f"{run}: its manifest has format {fmt!r}; this rnndsl reads formats 1 to {FORMAT} "
+                             f"(a newer rnndsl wrote it?)")
+    for key in ("bindings", "lowering") if fmt >= 2 else ():
+        if key not in manifest:
+            raise RunFolderError(f"{run / MANIFEST}: format {fmt} but no '{key}'")
+    try:
+        bindings = _bindings(manifest)
+        DataArgs.from_record(manifest.get("data_args"))
+        lowering = manifest.get("lowering")
+        if lowering is not None and lowering not in LOWERINGS:
+            raise ValueError(f"'lowering' is {lowering!r}, not {' or '.join(LOWERINGS)}")
+        if not isinstance(manifest.get("settings") or {}, dict):
+            raise ValueError(f"'settings' is {manifest['settings']!r}, not an object")
+    except ValueError as err:
+        raise RunFolderError(f"{run / MANIFEST}: damaged: {err}") from None
+    found = {key: run / path for key, path in NEEDS.items() if (run / path).is_file()}
+    for key in need:
+        if key not in found:
+            raise RunFolderError(f"{run}: the run folder has no {NEEDS[key]}"
+                                 + ("; nothing to continue from" if key == "checkpoint" else
+                                    " (rnndsl compile writes it when the run ends)"))
+    spec_text = _read(run, "spec.rnn", MAX_SPEC_BYTES, "spec")
+    return SavedRun(run, fmt, manifest, spec_text, bindings, lowering, found.get("weights"), found.get("checkpoint"))
+
+
+def _bindings(manifest: dict) -> Bindings | None:
+    record = manifest.get("bindings")
+    if record is None:
+        return None
+    if isinstance(record, dict) and "masked" not in record:  # format 1 kept masking with the dataset
+        record = {**record, "masked": bool((manifest.get("dataset") or {}).get("masked"))}
+    try:
+        return from_record(record)
+    except ValueError as err:
+        raise ValueError(f"'bindings': {err}") from None
+
+
+def _read(run: Path, name: str, limit: int, what: str) -> str:
+    try:
+        return fileio.read_text(run / name, limit=limit, what=what)
+    except fileio.FileError as err:
+        if err.reason == fileio.MISSING:
+            why = f"not a run folder (it has no {name})" if name == MANIFEST else f"the run folder has no {name}"
+            raise RunFolderError(f"{run}: {why}") from None
+        raise RunFolderError(str(err)) from None
 
 
 def _curves(result: RunResult, title: str, path: Path) -> None:
@@ -100,9 +223,14 @@ class RunFolder:
     """
 
     def __init__(self, out: Path, checked: Checked, spec_text: str, resolved_spec: str, data: DataSet | None,
-                 settings: RunConfig, extra: dict[str, Any]):
+                 settings: RunConfig, *, lowering: str, data_args: DataArgs = DataArgs(),
+                 extra: Mapping[str, Any] | None = None):
         self.out, self.checked, self.spec_text, self.resolved = Path(out), checked, spec_text, resolved_spec
-        self.data, self.settings, self.extra = data, settings, dict(extra)
+        self.data, self.settings, self.extra = data, settings, dict(extra or {})
+        # what `read_run_folder` needs to build the same model again: the checked program's bindings (masking
+        # included), the lowering, where the data came from
+        self.rebuild = {"format": FORMAT, "bindings": recorded(checked.program), "lowering": lowering,
+                        "data_args": data_args.record()}
         self.status = "running"
         self.result: RunResult | None = None
         self.board = None
@@ -118,6 +246,8 @@ class RunFolder:
 
     def graph(self, models: KerasModels) -> None:
         """The training model's forward graph, for TensorBoard's Graphs tab."""
+        import tensorflow as tf
+
         if self.board is not None:
             inputs = models.logits.inputs
             specs = {t.name: tf.TensorSpec(t.shape, t.dtype) for t in inputs}
@@ -188,8 +318,9 @@ class RunFolder:
             "interrupted": self.status == "interrupted",
             "final": records[-1] if records else None,
             **self.extra,
+            **self.rebuild,
         }
-        atomic_write(self.out / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
+        atomic_write(self.out / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
 
 
 def _records(result: RunResult) -> list[dict]:
@@ -202,6 +333,8 @@ class _TensorBoard:
     """Scalars per epoch, the hyper-parameters and the model graph, for `tensorboard --logdir runs/`."""
 
     def __init__(self, folder: Path, checked: Checked, settings: RunConfig, data: DataSet):
+        import tensorflow as tf
+
         self.writer = tf.summary.create_file_writer(str(folder))
         hparams = {"spec": checked.program.name, "optimizer": settings.optimizer, "lr": settings.lr,
                    "batch": settings.batch, "epochs": settings.epochs, "seed": settings.seed,
@@ -217,6 +350,8 @@ class _TensorBoard:
         self.writer.flush()
 
     def epoch(self, row: EpochRow) -> None:
+        import tensorflow as tf
+
         with self.writer.as_default():
             for key, value in row.values.items():
                 split, _, name = key.partition("_")
@@ -227,6 +362,8 @@ class _TensorBoard:
 
     def graph(self, model: keras.Model, example) -> None:
         """The forward graph of the training model (the Graphs tab)."""
+        import tensorflow as tf
+
         fn = tf.function(lambda x: model(x, training=False))
         with self.writer.as_default():
             tf.summary.graph(fn.get_concrete_function(example).graph)
