@@ -193,7 +193,7 @@ def _same_data(run: SavedRun, bound: Bound) -> None:
 
 def cmd_compile(args: argparse.Namespace) -> int:
     from ..data import DataArgs, load as load_data, source_of
-    from ..training.session import bind_spec, build, prepare_spec
+    from ..training.session import bind_spec, prepare_spec
 
     run = _resume_args(args) if args.resume else None
     if run is None and not args.spec:
@@ -202,40 +202,21 @@ def cmd_compile(args: argparse.Namespace) -> int:
     analysed = check(None, "")  # fails before TensorFlow is imported
     cfg = run_config(analysed.train, lr=args.lr, batch=args.batch_size, epochs=args.epochs, seed=args.seed,
                      xla=args.xla, tbptt=args.tbptt)
-    data_args, spec_data = DataArgs.of(args), analysed.checked.program.data
-    if args.train or args.data:
+    data_args, spec_data, wants_data = DataArgs.of(args), analysed.checked.program.data, bool(args.train or args.data)
+    if wants_data:
         source_of(data_args, spec_data)  # the data-source rules, before the run folder is made
     chief = _is_chief(args.strategy)
     out = _out_folder(args, run, cfg, chief, analysed.checked.program.name)
-    data = None
-    if args.train or args.data:  # the data is read, checked and bound to the spec before anything is built
-        data = load_data(data_args, spec_data, cfg.seed)
-    bound = bind_spec(check, data, first=analysed)
+    # the data is read, checked and bound to the spec before anything is built
+    bound = bind_spec(check, load_data(data_args, spec_data, cfg.seed) if wants_data else None, first=analysed)
     if run is not None:
         _same_data(run, bound)
     checked, program = bound.checked, bound.program
     prepared = prepare_spec(bound, cfg, args.lowering or "auto")  # the lowering is chosen here, once
     print(f"rnndsl: {program.name}: {checked.total_params:,} parameters, {prepared.schedule.lowering} over "
           f"{program.steps} step{'s' if program.steps != 1 else ''}; importing TensorFlow ...", flush=True)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
-    from ..training.distribute import distribution
-    from ..training.run_folder import RunFolder, device_description
-
-    dist = distribution(args.strategy)
-    if args.deterministic:
-        tf.config.experimental.enable_op_determinism()
-    if dist is not None:
-        print(f"rnndsl: {args.strategy} strategy: {dist.replicas} replica(s), worker {dist.worker} of {dist.workers}",
-              flush=True)
-    started = time.perf_counter()
-    models = build(prepared, seed=cfg.seed, scope=dist.strategy.scope() if dist is not None else None)
-    build_s = time.perf_counter() - started
-    if not args.no_summary:
-        models.model.summary(line_length=110, print_fn=lambda s, **kw: print(s))
-    print(f"rnndsl: built in {build_s:.2f} s on {device_description()}; Keras counts {models.model.count_params():,} "
-          f"parameters, rnndsl check counts {checked.total_params:,}")
+    models, dist, build_s = _build(args, prepared, cfg)
+    from ..training.run_folder import RunFolder
 
     text = program.source
     folder = RunFolder(out, checked, text, _resolved_spec(text, cfg), bound.data, cfg, lowering=models.lowering,
@@ -254,6 +235,32 @@ def cmd_compile(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, old_int)
     return _last_words(chief, status, result, out)
+
+
+def _build(args: argparse.Namespace, prepared, cfg: RunConfig):
+    """Import TensorFlow, set up the distribution strategy, build (training/session.build) and say so; return the
+    models, the strategy (or None) and the seconds the build took."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    from ..training.distribute import distribution
+    from ..training.run_folder import device_description
+    from ..training.session import build
+
+    dist = distribution(args.strategy)
+    if args.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    if dist is not None:
+        print(f"rnndsl: {args.strategy} strategy: {dist.replicas} replica(s), worker {dist.worker} of {dist.workers}",
+              flush=True)
+    started = time.perf_counter()
+    models = build(prepared, seed=cfg.seed, scope=dist.strategy.scope() if dist is not None else None)
+    build_s = time.perf_counter() - started
+    if not args.no_summary:
+        models.model.summary(line_length=110, print_fn=lambda s, **kw: print(s))
+    print(f"rnndsl: built in {build_s:.2f} s on {device_description()}; Keras counts {models.model.count_params():,} "
+          f"parameters, rnndsl check counts {prepared.checked.total_params:,}")
+    return models, dist, build_s
 
 
 def _last_words(chief: bool, status: str, result, out: Path) -> int:
