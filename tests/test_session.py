@@ -113,3 +113,17 @@ def test_compile_plans_the_loop_only_through_the_schedule(tmp_path: Path, monkey
     assert main(["compile", str(spec), "--lowering", "looped", "--out", str(tmp_path / "run"), "--no-summary"]) == 0
     assert calls == ["s"]
     assert "looped over 6 steps" in capsys.readouterr().out
+
+
+@pytest.mark.tf
+def test_the_python_api_takes_the_data_sources_compile_takes_and_masks_as_it_does() -> None:
+    pytest.importorskip("tensorflow")
+    import rnndsl
+
+    trained = rnndsl.train(str(ROOT / "specs" / "vanilla.rnn"), "synthetic", limit=64, epochs=1, batch_size=32,
+                           progress=False)
+    assert len(trained.history) == 1 and len(trained.data.train) == 64
+    with pytest.raises(rnndsl.errors.RnndslError, match="the spec is written for mnist, not cifar10"):
+        rnndsl.train(str(ROOT / "specs" / "vanilla.rnn"), "cifar10", data_dir=".")
+    model = rnndsl.loads(SEQ).keras_model(_data(5, lengths=[5, 2, 3, 5, 1, 5, 5, 4]))
+    assert sorted(model.input) == ["lengths", "x"]  # the data's lengths make a masked model, as compile builds
