@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, Callable
 from lsprotocol import types as T
 from pygls.lsp.server import LanguageServer
 
-from .. import __version__
+from ..version import __version__
 from ..errors import SpecError
 from .analysis import Analysis, analyse_document
 from .features import (Completion, LspDiagnostic, completion, definition, diagnostics, find_formatter,
