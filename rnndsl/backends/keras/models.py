@@ -1,9 +1,8 @@
-"""What the Keras backend gives: the models of a spec, their inputs and heads, and the one way in (`build_models`).
+"""What the Keras backend gives: the models of a spec, their inputs, heads and names.
 
 Every lowering (a driver over the rules of ops.py) builds its outputs and hands them to
 `assemble`, so the models, their names, inputs and heads are made in one place.  The drivers
-import this module for its types; `build_models` imports the driver the schedule names only
-when it runs, so no module imports another at load time in a cycle.
+import this module; `build_models` (build.py), which picks a driver, imports them.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import keras
 
 from ...ir import OutputDecl, Program, TargetKind
 
-__all__ = ["KerasModels", "Head", "LENGTHS", "keras_name", "model_inputs", "assemble", "build_models"]
+__all__ = ["KerasModels", "Head", "LENGTHS", "keras_name", "model_inputs", "assemble"]
 
 LENGTHS = "lengths"  # the model input that holds each sequence's length when the data is masked
 
@@ -89,22 +88,3 @@ def assemble(p: Program, inputs: dict[str, Any], outs: dict[str, Any], logits: d
     model = keras.Model(model_in, one_or_all(outs), name=keras_name(p.name, names))
     logit_model = keras.Model(model_in, one_or_all(logits), name=keras_name(f"{p.name}_logits", names))
     return KerasModels(model, logit_model, heads, tuple(inputs), lowering, dict(layers))
-
-
-def build_models(checked, lowering: str = "auto") -> KerasModels:
-    """Build the Keras models (the usual way in) of a checked program, or of a prepared one.
-
-    A `Checked` program runs the passes first with `lowering` (`unrolled`, `looped`, or `auto`:
-    chosen by this backend's cost facts); a `Prepared` one is built as its schedule says.
-    """
-    from ...passes import Prepared, ScheduleKind, prepare
-    from ..costs import KERAS_TENSORFLOW
-
-    prep = checked if isinstance(checked, Prepared) else prepare(checked, lowering=lowering, costs=KERAS_TENSORFLOW)
-    if prep.schedule.kind is ScheduleKind.LOOPED:
-        from .looped import emit_looped
-
-        return emit_looped(prep)
-    from .unrolled import emit_keras
-
-    return emit_keras(prep)

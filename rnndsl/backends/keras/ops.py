@@ -241,6 +241,7 @@ def _elementwise(table: Layers, n: str, kind: LayerKind, xs: list, cx: Context) 
 
 def _over_steps(table: Layers, n: str, kind: LayerKind, x: Any, r: Ranged, cx: Context) -> Any:
     """A reduction or a softmax over a range's steps; with masking, over the steps each sequence has."""
+    assert r is not None, "the front end gives these kinds a range"
     if r.mask is not None:
         if kind.over_steps is StepRule.REDUCE:
             return custom.masked_reduce(kind.name, x, r.mask)
