@@ -96,19 +96,6 @@ class EdgeAttr:
     def label(self) -> str:
         return self.read.label
 
-    # The read's offsets, for code that has not moved to asking the read form.
-    @property
-    def lag(self) -> int | None:
-        return getattr(self.read, "k", None)
-
-    @property
-    def at(self) -> int | None:
-        return getattr(self.read, "step", None)
-
-    @property
-    def window(self) -> Window | None:
-        return getattr(self.read, "window", None)
-
 
 @dataclass(frozen=True)
 class InputDecl:

@@ -17,7 +17,7 @@ from ..catalogue import DATASETS, INIT_KINDS, KINDS, OPTIMIZERS, TRAIN_KEYS, Lay
 from ..catalogue import fmt_shape, fmt_value
 from ..checks.shapes import folded_inputs
 from ..errors import Diagnostic, Span, closest
-from ..ir import EdgeKind, Role, edge_kind
+from ..ir import EdgeKind, Fixed, Lag, Range, Role, edge_kind
 from ..ir.dump import steps_text
 from ..semantics.symbols import INIT_KINDS as INIT_STATES
 from ..semantics.symbols import PARAM_OPTIONS, TARGET_KINDS
@@ -503,7 +503,9 @@ def _hover_read(an: Analysis, tok: Token, st: Statement) -> str:
         for _, dst, data in p.folded.out_edges(tok.text, data=True):
             e = data["attr"]
             if e.span.line == line and e.span.col == col:
-                found = (e.kind, e.lag, e.at, str(e.window) if e.window is not None else None)
+                form = e.read
+                found = (e.kind, form.k if isinstance(form, Lag) else None, form.step if isinstance(form, Fixed) else None,
+                         form.label if isinstance(form, Range) else None)
                 owner = p.node(dst).owner
                 break
     kind, lag, at, window = found or _lexical_read(an, tok, st, inner)

@@ -24,7 +24,7 @@ import networkx as nx
 
 from ...catalogue import KINDS, Category, fmt_shape
 from ...checks import Checked
-from ...ir import INIT, EdgeKind, Role, Window
+from ...ir import INIT, EdgeKind, Fixed, Lag, Range, ReadForm, Role
 from ...ir.dump import steps_text
 from .geometry import Box, Canvas, pos_text, text_size
 
@@ -57,16 +57,14 @@ def _hidden(kind_name: str | None) -> bool:
 
 @dataclass(frozen=True)
 class Read:
-    """A value-level read: `dst` uses `src` (at t - lag, or step `at`), through layers `via`."""
+    """A value-level read: `dst` uses `src` in a read form (a lag, a fixed step, a range), through layers `via`."""
 
     src: str
     dst: str
     kind: EdgeKind
-    lag: int | None
-    at: int | None
+    form: ReadForm
     via: tuple[str, ...]
     steps: tuple[int, ...] | None  # the dst steps it holds at (None: all)
-    window: Window | None = None  # a read of a range of steps
 
 
 def style_of(r: Read) -> str:
@@ -141,7 +139,7 @@ def value_reads(c: Checked) -> list[Read]:
             elif s.role is Role.CONST:
                 continue
             else:
-                reads.append(Read(src, dst, e.kind, e.lag, e.at, via, steps, e.window))
+                reads.append(Read(src, dst, e.kind, e.read, via, steps))
 
     for name in sorted(p.folded.nodes, key=p.order):
         a = p.node(name)
@@ -155,7 +153,7 @@ def value_reads(c: Checked) -> list[Read]:
                 label = _op_label(c, src)
                 walk(src, name, steps, (label,) if label else ())
             elif s.role is not Role.CONST:
-                reads.append(Read(src, name, e.kind, e.lag, e.at, (), steps, e.window))
+                reads.append(Read(src, name, e.kind, e.read, (), steps))
     return reads
 
 
@@ -198,10 +196,8 @@ def _edge_attrs(kind: str, label: str, extra: dict[str, str] | None = None) -> s
 
 def _read_label(r: Read, shapes: dict[str, tuple[int, ...]] | None, show_lag: bool, guard: bool) -> str:
     parts = []
-    if show_lag and r.lag:
-        parts.append(f"t-{r.lag}" if r.lag > 0 else f"t+{-r.lag}")
-    if show_lag and r.window is not None:
-        parts.append(str(r.window))
+    if show_lag and isinstance(r.form, (Lag, Range)) and r.form.label:
+        parts.append(r.form.label)
     if r.via:
         parts.append(" > ".join(r.via))
     if guard and r.steps is not None:
@@ -523,9 +519,9 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None, window: tuple[int
     def init_node(s: str) -> str:
         node_id = _node_id(s, INIT)
         if node_id not in extra_nodes:
-            lags = [p.unrolled.edges[e]["attr"].lag or 0 for e in p.unrolled.out_edges((s, INIT))] \
+            ways = [p.unrolled.edges[e]["attr"].read.direction() or 0 for e in p.unrolled.out_edges((s, INIT))] \
                 if (s, INIT) in p.unrolled else []
-            at = last_col + 1 if lags and all(lag < 0 for lag in lags) else -1
+            at = last_col + 1 if ways and all(way < 0 for way in ways) else -1  # read only as a later step
             label = f"{s} init\\n{p.inits[s]}" if s in p.streams else f"{s} before 0\\nzeros"
             w, h = text_size(label, 11)
             w, h = max(54.0, w + 18), max(36.0, h + 10)
@@ -570,25 +566,25 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None, window: tuple[int
         label = _wrap(_read_label(r, shape_map, r.kind in (EdgeKind.LAG_K, EdgeKind.REVERSED, EdgeKind.WINDOW),
                                   False))
         if r.kind is EdgeKind.FIXED:
-            label = f"[{'last' if r.at == T - 1 else r.at}]" + ("\\n" + label if label else "")
+            label = f"[{'last' if r.form.step == T - 1 else r.form.step}]" + ("\\n" + label if label else "")
         for t in shown:
             if r.steps is not None and t not in r.steps:
                 continue
             dst = _node_id(r.dst, t)
-            if r.window is not None:  # a fan of edges, one per step of the range (one from each ...)
+            if isinstance(r.form, Range):  # a fan of edges, one per step of the range (one from each ...)
                 fan: dict[str, bool] = {}
-                for s_step in r.window.steps(t, T):
+                for s_step in r.form.sources(t, T):
                     src, real = source(r.src, s_step)
                     fan.setdefault(src, real)
                 for i, (src, real) in enumerate(fan.items()):
                     edges.append(_Edge(src, dst, style, label, k, rank(t, real, i)))
                 continue
             if r.src in timed:
-                s_step = r.at if r.at is not None else t - (r.lag or 0)
+                (s_step,) = r.form.sources(t, T)
                 src, real = source(r.src, s_step)
             else:
                 src, real = r.src, True
-            lag = abs(r.lag or 0)
+            lag = r.form.depth
             bow = 14.0 + 6.0 * lag if r.src == r.dst and lag >= 2 else 0.0
             edges.append(_Edge(src, dst, style, label, k, rank(t, real), bow))
     # the dotted line past the steps not drawn
@@ -618,16 +614,16 @@ def _unrolled(c: Checked, shapes: bool, max_steps: int | None, window: tuple[int
     for k, r in enumerate(reads):
         if r.dst not in down:
             continue
-        if r.window is not None and r.src in timed:
+        if isinstance(r.form, Range) and r.src in timed:
             fan = {}
-            for s_step in r.window.steps(None, T):
+            for s_step in r.form.sources(None, T):
                 src, real = source(r.src, s_step)
                 fan.setdefault(src, real)
             for i, (src, real) in enumerate(fan.items()):
-                edges.append(_Edge(src, r.dst, r.kind, str(r.window), k, (real, i)))
+                edges.append(_Edge(src, r.dst, r.kind, r.form.label, k, (real, i)))
             continue
         if r.src in timed:
-            step = r.at if r.at is not None else T - 1
+            step = r.form.step if isinstance(r.form, Fixed) else T - 1
             src, _ = source(r.src, step)
             label = f"[{'last' if step == T - 1 else step}]"
         else:
@@ -733,10 +729,10 @@ def _folded(c: Checked, shapes: bool) -> str:
         kinds_used.add(style_of(r))
         # the head table lists its own layers; its edges say only which step they read
         label = "" if r.dst in down else _read_label(r, shape_map, True, True)
-        if r.at is not None:
-            label = f"[{'last' if r.at == p.steps - 1 else r.at}]" + ("\\n" + label if label else "")
-        elif r.window is not None and r.dst in down:
-            label = str(r.window)
+        if isinstance(r.form, Fixed):
+            label = f"[{'last' if r.form.step == p.steps - 1 else r.form.step}]" + ("\\n" + label if label else "")
+        elif isinstance(r.form, Range) and r.dst in down:
+            label = r.form.label
         extra = {"constraint": "false"} if r.kind in (EdgeKind.SAME, EdgeKind.LAG_K, EdgeKind.REVERSED) \
             and r.src == r.dst else {}
         extra["tooltip"] = _edge_tip(r.src, r.dst, style_of(r))

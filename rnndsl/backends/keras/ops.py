@@ -28,7 +28,7 @@ from keras import ops
 
 from ...catalogue import KINDS, LayerKind, StepRule
 from ...checks import Checked
-from ...ir import EdgeAttr, OutputDecl, Program, Role, TargetKind
+from ...ir import EdgeAttr, OutputDecl, Program, Range, Role, TargetKind
 from . import layers as custom
 from .builders import build
 from .models import keras_name
@@ -217,7 +217,8 @@ class Layers:
             if i == kept:
                 continue
             own = 0 if self.number(src) is not None else len(self.shapes[src])
-            axes = [1] if a.window is not None and (e.window or p.node(src).window) is None else []
+            ranged = isinstance(e.read, Range) or p.node(src).window is not None  # the operand has a steps axis
+            axes = [1] if a.window is not None and not ranged else []
             out.append(axes + [lead] * (rank - own))
         return out if any(out) else None
 
