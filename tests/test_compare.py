@@ -21,7 +21,7 @@ import pytest
 from conftest import MNIST_DIR, ROOT
 from rnndsl.cli import main
 from rnndsl.training.compare import (SpecRuns, betainc, cohen_d, headline, interval, render_html, render_markdown,
-                                     summarize, t_cdf, t_quantile, welch, write_report)
+                                     read_run, summarize, t_cdf, t_quantile, welch, write_report)
 
 VANILLA = ROOT / "specs" / "vanilla.rnn"
 LAG2 = ROOT / "specs" / "lag2.rnn"
@@ -127,6 +127,7 @@ def _fake_run(folder: Path, *, spec: str, seed: int, curve: list[float], metrics
                 "metrics": list(metrics), "epochs_done": len(records), "final": records[-1] if records else None,
                 **(extra or {})}
     (folder / "manifest.json").write_text(json.dumps(manifest))
+    (folder / "spec.rnn").write_text(f"model {spec}\n")
     (folder / "metrics.json").write_text(json.dumps(records))
     (folder / "diagram.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"><text>d</text></svg>')
 
@@ -141,6 +142,15 @@ def _entries(root: Path, curves: dict[str, list[list[float]]], **kw) -> list[Spe
             runs.append((seed, folder))
         entries.append(SpecRuns(label, f"specs/{label}.rnn", runs))
     return entries
+
+
+def test_a_run_folder_the_reader_refuses_counts_as_failed(tmp_path: Path) -> None:
+    # compare reads run folders through the one reader: a manifest of a newer format is not guessed at
+    folder = tmp_path / "runs" / "x-seed0"
+    _fake_run(folder, spec="x", seed=0, curve=[0.5, 0.6], extra={"format": 99})
+    assert read_run(folder)["manifest"] is None
+    _fake_run(tmp_path / "runs" / "y-seed0", spec="y", seed=0, curve=[0.5, 0.6])
+    assert read_run(tmp_path / "runs" / "y-seed0")["manifest"]["status"] == "finished"
 
 
 def test_report_from_run_folders(tmp_path: Path) -> None:
@@ -454,6 +464,7 @@ folder.mkdir(parents=True)
 rec = {"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "test_loss": 1.0, "test_acc": 0.5 + seed / 10, "seconds": 0.8}
 (folder / "manifest.json").write_text(json.dumps({"status": "finished", "metrics": ["loss", "acc"], "final": rec,
                                                   "epochs_done": 1, "seed": seed, "parameters": 7}))
+(folder / "spec.rnn").write_text("model fake\n")
 (folder / "metrics.json").write_text(json.dumps([rec]))
 note("end")
 '''

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .files import atomic_write
+from .run_folder import RunFolderError, read_run_folder
 
 __all__ = ["betainc", "t_cdf", "t_quantile", "interval", "welch", "cohen_d", "headline", "SpecRuns", "read_run",
            "summarize", "render_markdown", "render_html", "plot_curves", "write_report", "LEVEL", "ALPHA"]
@@ -232,11 +233,14 @@ def _read_json(path: Path) -> Any:
 def read_run(folder: Path) -> dict[str, Any]:
     """What a comparison needs of one run folder: its manifest and its per-epoch records (or None)."""
     folder = Path(folder)
-    manifest = _read_json(folder / "manifest.json")
+    try:  # (the one reader: a folder it refuses, damaged or of a newer format, counts as a failed run)
+        manifest: dict | None = dict(read_run_folder(folder).manifest)
+    except RunFolderError:
+        manifest = None
     records = _read_json(folder / "metrics.json")
     if not isinstance(records, list):
         records = []
-    return {"manifest": manifest if isinstance(manifest, dict) else None, "records": records}
+    return {"manifest": manifest, "records": records}
 
 
 def _status(manifest: dict | None) -> str:
