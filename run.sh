@@ -7,12 +7,21 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+apt_install() {  # apt_install PACKAGE...: waits up to 10 minutes for an apt/dpkg lock another process holds
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  local wait=(-o DPkg::Lock::Timeout=600 -o Acquire::Retries=3) tries
+  for tries in $(seq 60); do  # (update takes the lists lock, which the timeout may not cover: retry)
+    if $SUDO apt-get "${wait[@]}" update -qq >/dev/null 2>&1; then break; fi
+    [ "$tries" = 60 ] && { echo "run.sh: apt-get update kept failing (a held lock?)" >&2; return 1; }
+    echo "run.sh: apt-get update failed (another apt running?); retrying in 10 s" >&2; sleep 10
+  done
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get "${wait[@]}" install -y -qq "$@" >/dev/null
+}
+
 setup() {
   if ! command -v dot >/dev/null 2>&1; then
     echo "run.sh: installing Graphviz (dot) with apt-get" >&2
-    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    $SUDO apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq graphviz >/dev/null
+    apt_install graphviz
   fi
   if [ ! -x .venv/bin/python ]; then
     echo "run.sh: creating .venv" >&2
@@ -30,9 +39,7 @@ setup() {
 browser() {  # the playground's browser test drives Debian's Chromium (a browser cannot be downloaded here)
   if ! command -v chromium >/dev/null 2>&1; then
     echo "run.sh: installing Chromium with apt-get (for the playground's browser test)" >&2
-    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    $SUDO apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+    apt_install chromium
   fi
 }
 
