@@ -214,10 +214,13 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--only", nargs="+", help="cases whose name starts with one of these (e.g. lstm growth)")
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--table", metavar="JSON", help="print the Markdown table of figures written earlier, and stop")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         return worker()
+    if args.table:
+        return print(markdown(json.loads(Path(args.table).read_text())), end="")
     rounds = 3 if args.quick else args.rounds
     devices = {b: _device(b) for b in args.backends}
     gpu = any(d not in ("CPU", "cpu", "?") for d in devices.values())
@@ -278,6 +281,28 @@ def summarise(results: dict) -> dict:
             row["vs_tensorflow"] = {b: ours[b] / ours["tensorflow"] for b in ours if b != "tensorflow"}
         table[case] = row
     return table
+
+
+def markdown(figures: dict) -> str:
+    """The Markdown table docs/benchmarks.md shows, generated from the JSON `--json` writes."""
+    backends = [b for b in BACKENDS if b in figures["versions"]]
+    head = "| case | variant | " + " | ".join(f"{b} ms" for b in backends) + " | " + \
+        " | ".join(f"{b}/tensorflow" for b in backends if b != "tensorflow" and "tensorflow" in backends) + \
+        " | pair ratio (" + ", ".join(backends) + ") |"
+    cols = head.count("|") - 1
+    lines = [head, "|" + "---|" * cols]
+    for case, row in figures["cases"].items():
+        first = True
+        for variant, per in row["median_ms"].items():
+            cells = [case if first else "", variant] + [f"{per[b]:.1f}" if b in per else "-" for b in backends]
+            vs = row.get("vs_tensorflow", {}) if first else {}
+            cells += [f"{vs[b]:.2f}" if b in vs else "" for b in backends if b != "tensorflow"
+                      and "tensorflow" in backends]
+            pair = row.get("pair_ratio", {}) if first else {}
+            cells.append(", ".join(f"{pair[b]:.2f}" if b in pair else "-" for b in backends) if pair else "")
+            lines.append("| " + " | ".join(cells) + " |")
+            first = False
+    return "\n".join(lines) + "\n"
 
 
 def report(table: dict, backends: list[str]) -> None:
