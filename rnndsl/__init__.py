@@ -41,37 +41,41 @@ class Spec:
     def _repr_svg_(self) -> str:
         return self.svg("unrolled", steps=12 if self.program.steps > 16 else None)
 
-    def keras_model(self, data=None, lowering: str = "auto"):
-        """Build the Keras model (imports TensorFlow), to train in your own loop.
+    def keras_model(self, data=None, lowering: str = "auto", backend: str | None = None):
+        """Build the Keras model (imports keras on `backend`: tensorflow, jax or torch; None: the one keras
+        already runs, else KERAS_BACKEND, else tensorflow), to train in your own loop.
 
         Inputs are as the spec declares them (a dict by name when there are several, with
         `lengths` for masked sequences); outputs as written.  With `data` (a DataSet or arrays
         as `fit` takes them) the spec is first completed by it (steps, shapes, classes).
         """
         from .training.api import as_dataset
+        from .training.backend import choose
         from .training.session import bind_spec, build, checker, prepare_spec
 
+        name = choose(backend)
         if isinstance(data, tuple):
             x, y, *rest = data
             data = as_dataset(x, y, lengths=rest[0] if rest else None)
         elif data is not None:
             data = as_dataset(data)
         bound = bind_spec(checker(self.source), data, first=self.analysed)
-        return build(prepare_spec(bound, None, lowering)).model
+        return build(prepare_spec(bound, None, lowering, name), backend=name).model
 
     def fit(self, x, y=None, *, lengths=None, validation_data=None, validation_split: float = 0.2,
             epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
-            seed: int | None = None, progress: bool = True, lowering: str = "auto"):
+            seed: int | None = None, progress: bool = True, lowering: str = "auto", backend: str | None = None):
         """Train on numpy arrays (or dicts of them by name), a finite tf.data.Dataset of (x, y[, lengths]),
         or a DataSet from `rnndsl.data.read`.  Returns a `Trained` (`.model`, `.history`).
 
         Without `validation_data`, the last `validation_split` of the examples is held out as the test split.
+        `backend` is the Keras backend that trains (tensorflow, jax or torch; see keras_model).
         """
         from .training.api import as_dataset, train_text
 
         data = as_dataset(x, y, lengths=lengths, validation_data=validation_data, validation_split=validation_split)
         return train_text(self.source, data, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                          progress=progress, lowering=lowering)
+                          progress=progress, lowering=lowering, backend=backend)
 
     def __repr__(self) -> str:
         return f"<rnndsl.Spec {self.program.name}: {self.checked.total_params:,} parameters>"

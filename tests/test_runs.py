@@ -87,11 +87,11 @@ def test_a_diverging_run_stops_names_the_step_and_keeps_a_good_checkpoint(tmp_pa
     json.loads((run / "metrics.json").read_text())
     state = _state(run)
     if state is not None:  # a checkpoint saved before the blow-up holds finite weights only
-        reader = tf.train.load_checkpoint(str(run / "checkpoints" / state["checkpoint"]))
-        for name in reader.get_variable_to_shape_map():
-            value = reader.get_tensor(name)
-            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-                assert np.isfinite(value).all(), name
+        with np.load(run / "checkpoints" / state["checkpoint"]) as z:
+            assert any(name.startswith("model/") for name in z.files)
+            for name in z.files:
+                if z[name].dtype.kind == "f":
+                    assert np.isfinite(z[name]).all(), name
 
 
 def test_sigterm_saves_where_it_stood_and_the_folder_is_complete(tmp_path: Path) -> None:

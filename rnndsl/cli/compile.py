@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..syntax import ast as A
 from ..syntax import parse, unparse
+from ..training.backend import BACKENDS, choose
 from ..training.config import RunConfig, run_config
 from .common import UsageError, load, write_atomic
 
@@ -61,7 +62,8 @@ def _rate(text: str) -> float:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the compile sub-command."""
-    p = sub.add_parser("compile", help="build the TensorFlow model; with --train, train it and save a run folder")
+    p = sub.add_parser("compile", help="build the Keras model; with --train, train it (TensorFlow, JAX or PyTorch) "
+                                       "and save a run folder")
     p.add_argument("spec", metavar="SPEC", nargs="?", help="the spec (with --resume: taken from the run folder)")
     p.add_argument("--train", action="store_true", help="train (defaults from the spec's train block)")
     p.add_argument("--epochs", type=_positive, help="override the spec's epochs")
@@ -84,6 +86,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="ask TensorFlow for deterministic kernels (slower on GPU; CPU runs are repeatable anyway)")
     p.add_argument("--out", metavar="DIR", help="run folder, new or empty (default runs/<spec>-<time>/)")
     p.add_argument("--no-summary", action="store_true", help="do not print the Keras model summary")
+    p.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="the Keras backend that trains: tensorflow, jax or torch (default: KERAS_BACKEND, else "
+                        "tensorflow; --resume keeps the run's)")
     p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
                    help="tf.distribute: mirrored (every local GPU), multiworker (processes or machines, "
                         "each with its TF_CONFIG; worker 0 writes the run folder)")
@@ -151,6 +156,12 @@ def _resume_args(args: argparse.Namespace) -> SavedRun:
     if args.lr is None and (settings.get("optimizer_params") or {}).get("lr"):
         args.lr = float(settings["optimizer_params"]["lr"])
     args.lowering = args.lowering or run.lowering  # the checkpoint holds that model's variables
+    asked = args.backend or os.environ.get("KERAS_BACKEND")
+    if asked and asked != run.backend:
+        where = "--backend" if args.backend else "KERAS_BACKEND"
+        raise UsageError(f"--resume {run.folder}: it trained on the {run.backend} backend, {where} asks for {asked}; "
+                         f"a run resumes on its own backend (leave {where} out)")
+    args.backend = run.backend
     args.train, args.out, args.spec = True, str(run.folder), str(run.spec_path)
     return run
 
@@ -205,6 +216,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     data_args, spec_data, wants_data = DataArgs.of(args), analysed.checked.program.data, bool(args.train or args.data)
     if wants_data:
         source_of(data_args, spec_data)  # the data-source rules, before the run folder is made
+    backend = _backend(args)
     chief = _is_chief(args.strategy)
     out = _out_folder(args, run, cfg, chief, analysed.checked.program.name)
     # the data is read, checked and bound to the spec before anything is built
@@ -212,15 +224,16 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if run is not None:
         _same_data(run, bound)
     checked, program = bound.checked, bound.program
-    prepared = prepare_spec(bound, cfg, args.lowering or "auto")  # the lowering is chosen here, once
+    prepared = prepare_spec(bound, cfg, args.lowering or "auto", backend)  # the lowering is chosen here, once
     print(f"rnndsl: {program.name}: {checked.total_params:,} parameters, {prepared.schedule.lowering} over "
-          f"{program.steps} step{'s' if program.steps != 1 else ''}; importing TensorFlow ...", flush=True)
-    models, dist, build_s = _build(args, prepared, cfg)
+          f"{program.steps} step{'s' if program.steps != 1 else ''}; importing Keras with the {backend} backend ...",
+          flush=True)
+    models, dist, build_s = _build(args, prepared, cfg, backend)
     from ..training.run_folder import RunFolder
 
     text = program.source
     folder = RunFolder(out, checked, text, _resolved_spec(text, cfg), bound.data, cfg, lowering=models.lowering,
-                       data_args=data_args, extra={"build_seconds": round(build_s, 3), "command": " ".join(sys.argv)})
+                       backend=backend, data_args=data_args, extra={"build_seconds": round(build_s, 3), "command": " ".join(sys.argv)})
     if chief:
         folder.start(resumed=run is not None)
         folder.graph(models)
@@ -237,24 +250,57 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return _last_words(chief, status, result, out)
 
 
-def _build(args: argparse.Namespace, prepared, cfg: RunConfig):
-    """Import TensorFlow, set up the distribution strategy, build (training/session.build) and say so; return the
-    models, the strategy (or None) and the seconds the build took."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+def _backend(args: argparse.Namespace) -> str:
+    """The Keras backend (--backend, else KERAS_BACKEND, else tensorflow), and the flags it cannot take refused,
+    before the run folder is made or keras imported."""
+    from ..training.backend import BackendError
 
-    from ..training.distribute import distribution
+    try:
+        backend = choose(args.backend)
+    except BackendError as err:
+        raise UsageError(str(err)) from None
+    if backend != "tensorflow" and args.strategy != "default":
+        offer = {"jax": "JAX would shard each batch over a device mesh (jax.sharding, keras.distribution)",
+                 "torch": "PyTorch would run one process per device under DistributedDataParallel"}[backend]
+        raise UsageError(f"--strategy {args.strategy} is tf.distribute, on the tensorflow backend only; {offer}, "
+                         f"which rnndsl does not offer: leave --strategy out or use --backend tensorflow")
+    if backend == "torch" and args.xla:
+        raise UsageError("--xla is TensorFlow's jit_compile (JAX always compiles with XLA); the torch backend has "
+                         "no XLA here: leave --xla out")
+    return backend
+
+
+def _build(args: argparse.Namespace, prepared, cfg: RunConfig, backend: str):
+    """Import Keras on its backend, set up the distribution strategy (TensorFlow), build (training/session.build)
+    and say so; return the models, the strategy (or None) and the seconds the build took."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from ..training.backend import use
+
+    if args.deterministic and backend == "jax":  # (XLA on CPU is deterministic; on GPU it must be asked)
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_gpu_deterministic_ops=true").strip()
+    use(backend)  # KERAS_BACKEND, before keras is first imported
     from ..training.run_folder import device_description
     from ..training.session import build
 
-    dist = distribution(args.strategy)
-    if args.deterministic:
-        tf.config.experimental.enable_op_determinism()
+    dist = None
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        from ..training.distribute import distribution
+
+        dist = distribution(args.strategy)
+        if args.deterministic:
+            tf.config.experimental.enable_op_determinism()
+    elif backend == "torch" and args.deterministic:
+        import torch
+
+        torch.use_deterministic_algorithms(True)
     if dist is not None:
         print(f"rnndsl: {args.strategy} strategy: {dist.replicas} replica(s), worker {dist.worker} of {dist.workers}",
               flush=True)
     started = time.perf_counter()
-    models = build(prepared, seed=cfg.seed, scope=dist.strategy.scope() if dist is not None else None)
+    models = build(prepared, seed=cfg.seed, scope=dist.strategy.scope() if dist is not None else None,
+                   backend=backend)
     build_s = time.perf_counter() - started
     if not args.no_summary:
         models.model.summary(line_length=110, print_fn=lambda s, **kw: print(s))
@@ -290,7 +336,8 @@ def _train(args: argparse.Namespace, models, bound: Bound, cfg: RunConfig, out: 
     what = "resuming" if resumed else "training"
     chunks = f"tbptt {cfg.tbptt} steps, " if cfg.tbptt and cfg.tbptt < program.steps else ""
     print(f"rnndsl: {what} {cfg.epochs} epoch(s), batch {cfg.batch}, {cfg.optimizer} lr {cfg.lr:g}, {chunks}"
-          f"seed {cfg.seed}, xla {'on' if cfg.xla else 'off'}; checkpoints in {out / 'checkpoints'}", flush=True)
+          f"seed {cfg.seed}, {_keras_backend()} backend, xla {'on' if cfg.xla else 'off'}; "
+          f"checkpoints in {out / 'checkpoints'}", flush=True)
     live = RunResult()
 
     def report(row) -> None:
@@ -315,6 +362,12 @@ def _train(args: argparse.Namespace, models, bound: Bound, cfg: RunConfig, out: 
         print(f"\nrnndsl: interrupted after {len(result.rows)} epoch(s); saving what was done; continue with "
               f"rnndsl compile --resume {out}", file=sys.stderr)
     return result, status
+
+
+def _keras_backend() -> str:
+    import keras
+
+    return keras.backend.backend()
 
 
 def _terminate(signum, frame) -> None:

@@ -74,9 +74,15 @@ def cmd_export(args: argparse.Namespace) -> int:
           f"{', trained weights from ' + str(source) if weights else ', untrained weights'}) as {args.format}; "
           f"importing TensorFlow ...", flush=True)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from ..training.backend import BackendError, use
+
+    try:  # a SavedModel is TensorFlow's: export builds on it whatever backend trained the weights
+        use("tensorflow")
+    except BackendError as err:
+        raise UsageError(str(err)) from None
     from ..backends.keras.export import export_models, load_weights
 
-    models = build(prepared, seed=0)
+    models = build(prepared, seed=0, backend="tensorflow")
     if weights is not None:
         load_weights(models, weights)
     try:

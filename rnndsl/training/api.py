@@ -1,18 +1,25 @@
-"""The Python way in: train a checked spec on numpy arrays, a tf.data.Dataset or a DataSet."""
+"""The Python way in: train a checked spec on numpy arrays, a tf.data.Dataset or a DataSet.
+
+Keras is imported only when the model is built, so `backend=` can still choose it (training/backend.py).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-import keras
 import numpy as np
 
-from ..backends.keras import KerasModels
 from ..data import DataError, DataSet, Split
+from .backend import choose
 from .config import run_config
-from .loop import RunResult, fit
 from .session import bind_spec, build, checker, prepare_spec
+
+if TYPE_CHECKING:  # keras loads when a model is built, on the backend asked for (training/backend.py)
+    import keras
+
+    from ..backends.keras import KerasModels
+    from .loop import RunResult
 
 __all__ = ["Trained", "train_text", "as_dataset"]
 
@@ -21,12 +28,12 @@ __all__ = ["Trained", "train_text", "as_dataset"]
 class Trained:
     """A trained spec: the Keras models, the per-epoch history and the data it saw."""
 
-    models: KerasModels
-    result: RunResult
+    models: "KerasModels"
+    result: "RunResult"
     data: DataSet
 
     @property
-    def model(self) -> keras.Model:
+    def model(self) -> "keras.Model":
         """The model with the spec's outputs as written (softmax and all), for predict and save."""
         return self.models.model
 
@@ -120,9 +127,16 @@ def _pick(s: Split, idx: np.ndarray) -> Split:
 
 def train_text(text: str, data: DataSet, *, epochs: int | None = None, batch_size: int | None = None,
                lr: float | None = None, seed: int | None = None, progress: bool = True, on_epoch=None,
-               lowering: str = "auto") -> Trained:
-    """Check `text`, bind it to `data`, build the model and train it; return the Trained spec."""
+               lowering: str = "auto", backend: str | None = None) -> Trained:
+    """Check `text`, bind it to `data`, build the model and train it; return the Trained spec.
+
+    `backend` is the Keras backend, tensorflow, jax or torch (None: the one keras already runs, else
+    KERAS_BACKEND, else tensorflow); keras imported with another one is an RnndslError.
+    """
+    name = choose(backend)
     bound = bind_spec(checker(text), data)
     cfg = run_config(bound.analysed.train, lr=lr, batch=batch_size, epochs=epochs, seed=seed)
-    models = build(prepare_spec(bound, cfg, lowering), seed=cfg.seed)
+    models = build(prepare_spec(bound, cfg, lowering, name), seed=cfg.seed, backend=name)
+    from .loop import fit
+
     return Trained(models, fit(models, bound.data, cfg, on_epoch=on_epoch, progress=progress), bound.data)

@@ -4,6 +4,11 @@
 * `multiworker`: tf.distribute.MultiWorkerMirroredStrategy across processes or machines; each
   worker runs the same command with its own TF_CONFIG (docs/commands.md shows one).
 
+TensorFlow's Keras backend only: on JAX a run would shard its arrays over a device mesh
+(jax.sharding, Keras' `keras.distribution.DataParallel`), on PyTorch it would run one process
+per device under DistributedDataParallel; neither is offered here, and `--strategy` with another
+backend is a usage error saying so.
+
 Every worker computes the same global batch (the order depends only on the seed and the
 epoch) and each replica trains on its shard of it, so the run is the single-process run with
 its gradients summed across replicas.  Only the chief (worker 0) writes the run folder.
@@ -55,6 +60,23 @@ class Distribution:
     @property
     def replicas(self) -> int:
         return self.strategy.num_replicas_in_sync
+
+    def shards(self, batch, idx, lengths, steps: int):
+        """Per-replica values: replica r of R takes examples idx[r::R] of the global batch (`batch(part)` gives
+        its numpy (x, y, lengths)), with its lengths (all `steps` without any) and its share of the batch."""
+        import numpy as np
+
+        R = self.replicas
+
+        def value(ctx):
+            part = idx[ctx.replica_id_in_sync_group::R]
+            x, y, _ = batch(part)
+            x = tf.nest.map_structure(tf.constant, x)
+            y = tf.nest.map_structure(tf.constant, y)
+            mine = lengths[part] if lengths is not None else np.full(len(part), steps, np.int32)
+            return x, y, tf.constant(mine), tf.constant(len(part) / len(idx), tf.float32)
+
+        return self.strategy.experimental_distribute_values_from_function(value)
 
 
 def distribution(name: str) -> Distribution | None:

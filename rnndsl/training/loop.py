@@ -1,4 +1,7 @@
-"""Training: the train step over shuffled mini-batches, a test pass after every epoch, progress."""
+"""Training: the train step over shuffled mini-batches, a test pass after every epoch, progress.
+
+Backend-neutral: batches are numpy arrays, the steps (training/step.py) return python floats.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +15,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import tensorflow as tf
 
 from ..backends.keras import LENGTHS, KerasModels
 from ..data import DataSet, Split
 from .checkpoint import Checkpointer, Resume
-from .config import RunConfig
+from .config import ConfigError, RunConfig
 from .step import make_eval_step, make_optimizer, make_train_step, metric_names
 from ..errors import ExitCode, RnndslError
 
@@ -58,10 +60,10 @@ class RunResult:
 
 def batch_inputs(models: KerasModels, split: Split, idx: np.ndarray):
     """The model's input for examples `idx`: one tensor, or a dict by input name (with lengths when masked)."""
-    feed = {name: tf.constant(arr[idx]) for name, arr in split.inputs.items() if name in models.input_names}
+    feed = {name: arr[idx] for name, arr in split.inputs.items() if name in models.input_names}
     if LENGTHS in models.input_names:
         lengths = split.lengths if split.lengths is not None else np.full(len(split), _steps(split), np.int32)
-        feed[LENGTHS] = tf.constant(lengths[idx])
+        feed[LENGTHS] = lengths[idx]
     return next(iter(feed.values())) if len(models.input_names) == 1 else feed
 
 
@@ -71,23 +73,10 @@ def _steps(split: Split) -> int:
 
 def _batch(models: KerasModels, split: Split, idx: np.ndarray):
     heads = models.heads
-    ys = {h.output.name: tf.constant(split.targets[h.output.name][idx]) for h in heads}
+    ys = {h.output.name: split.targets[h.output.name][idx] for h in heads}
     y = next(iter(ys.values())) if len(heads) == 1 else ys
-    lengths = None if split.lengths is None else tf.constant(split.lengths[idx])
+    lengths = None if split.lengths is None else split.lengths[idx]
     return batch_inputs(models, split, idx), y, lengths
-
-
-def _shards(models: KerasModels, split: Split, idx: np.ndarray, dist, steps: int):
-    """Per-replica values: replica r of R takes examples idx[r::R] of the global batch, and its share of it."""
-    R = dist.replicas
-    lengths = split.lengths if split.lengths is not None else np.full(len(split), steps, np.int32)
-
-    def value(ctx):
-        part = idx[ctx.replica_id_in_sync_group::R]
-        x, y, _ = _batch(models, split, part)
-        return x, y, tf.constant(lengths[part]), tf.constant(len(part) / len(idx), tf.float32)
-
-    return dist.strategy.experimental_distribute_values_from_function(value)
 
 
 def _batches(n: int, batch: int, order: np.ndarray | None = None):
@@ -208,8 +197,16 @@ def fit(models: KerasModels, data: DataSet, cfg: RunConfig, on_epoch: Callable[[
     `dist` (training/distribute.py) trains each global batch across the strategy's replicas; the
     models must have been built in its scope.
     """
+    import keras
+
     model = models.logits
     steps = _steps(data.train)
+    backend = keras.backend.backend()
+    if dist is not None and backend != "tensorflow":
+        raise ConfigError(f"--strategy runs tf.distribute, on the TensorFlow backend only (not {backend})")
+    if cfg.xla and backend == "torch":
+        raise ConfigError("--xla is TensorFlow's jit_compile (JAX always compiles with XLA); the torch backend "
+                          "has no XLA here: leave --xla out")
     if dist is not None:
         with dist.strategy.scope():
             optimizer = make_optimizer(cfg.optimizer, cfg.optimizer_params)
@@ -220,6 +217,9 @@ def fit(models: KerasModels, data: DataSet, cfg: RunConfig, on_epoch: Callable[[
     if cfg.tbptt and cfg.tbptt < steps:
         if dist is not None:
             raise ValueError("truncated backpropagation (tbptt) runs on one device: leave --strategy out")
+        if backend != "tensorflow":
+            raise ConfigError(f"truncated backpropagation (tbptt) runs the looped lowering's step function, "
+                              f"TensorFlow-only until its keras.ops port lands; on {backend}, leave tbptt out")
         from .tbptt import make_tbptt_step
 
         train_step = make_tbptt_step(models, optimizer, models.heads, cfg.tbptt, steps)
@@ -255,8 +255,8 @@ def fit(models: KerasModels, data: DataSet, cfg: RunConfig, on_epoch: Callable[[
                     if dist is None:
                         loss, stats = train_step(*_batch(models, data.train, idx))
                     else:
-                        loss, stats = train_step(_shards(models, data.train, idx, dist, steps))
-                    loss = float(loss)
+                        loss, stats = train_step(dist.shards(lambda part: _batch(models, data.train, part), idx,
+                                                             data.train.lengths, steps))
                     if not math.isfinite(loss):
                         raise Diverged(epoch, i, loss, saver.last if saver else None)
                     totals.add(loss, stats, len(idx))

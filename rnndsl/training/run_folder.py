@@ -42,9 +42,28 @@ MANIFEST = "manifest.json"
 MAX_MANIFEST_BYTES = 16 * 1024 ** 2
 NEEDS = {"weights": "weights.npz", "checkpoint": "checkpoints/state.json"}  # what a reader may require
 LOWERINGS = ("unrolled", "looped")
+BACKENDS = ("tensorflow", "jax", "torch")  # training/backend.py's (that module is not imported here)
 
 
 def device_description() -> str:
+    """The device the Keras backend trains on, in words."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        devices = jax.devices()
+        kind = devices[0].platform.upper()
+        if kind != "CPU":
+            return f"{kind}: " + ", ".join(getattr(d, "device_kind", str(d)) for d in devices)
+        return f"CPU: {platform.processor() or platform.machine()}, {len(devices)} device(s)"
+    if backend == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            return "GPU: " + ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+        return f"CPU: {platform.processor() or platform.machine()}, {torch.get_num_threads()} thread(s)"
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
@@ -58,17 +77,23 @@ def device_description() -> str:
 
 
 def versions() -> dict[str, str]:
+    """The versions of what trained: python, keras and its backend's packages, numpy, lark, networkx, rnndsl."""
+    import sys
+
     import keras
     import lark
     import networkx
     import numpy as np
-    import tensorflow as tf
 
     from ..version import __version__
 
-    return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
-            "numpy": np.__version__, "lark": lark.__version__, "networkx": networkx.__version__,
-            "rnndsl": __version__}
+    found = {"python": platform.python_version(), "keras": keras.__version__, "numpy": np.__version__,
+             "lark": lark.__version__, "networkx": networkx.__version__, "rnndsl": __version__}
+    for package in ("tensorflow", "jax", "jaxlib", "optax", "torch"):  # those this process loaded
+        module = sys.modules.get(package)
+        if module is not None and getattr(module, "__version__", None):
+            found[package] = module.__version__
+    return found
 
 
 class RunFolderError(RnndslError):
@@ -86,6 +111,7 @@ class SavedRun:
     spec_text: str
     bindings: Bindings | None  # what the data bound when the model was built (None: an old folder without them)
     lowering: str | None  # unrolled | looped (None: an old folder without it)
+    backend: str  # the Keras backend it trained on: tensorflow | jax | torch (tensorflow: a folder from before)
     weights: Path | None  # weights.npz, written when the run ends (or stops)
     checkpoint: Path | None  # checkpoints/state.json, once a checkpoint was saved
 
@@ -136,6 +162,9 @@ def read_run_folder(folder: str | Path, need: Iterable[str] = ()) -> SavedRun:
         lowering = manifest.get("lowering")
         if lowering is not None and lowering not in LOWERINGS:
             raise ValueError(f"'lowering' is {lowering!r}, not {' or '.join(LOWERINGS)}")
+        backend = manifest.get("backend", "tensorflow")
+        if backend not in BACKENDS:
+            raise ValueError(f"'backend' is {backend!r}, not {', '.join(BACKENDS)}")
         if not isinstance(manifest.get("settings") or {}, dict):
             raise ValueError(f"'settings' is {manifest['settings']!r}, not an object")
     except ValueError as err:
@@ -147,7 +176,8 @@ def read_run_folder(folder: str | Path, need: Iterable[str] = ()) -> SavedRun:
                                  + ("; nothing to continue from" if key == "checkpoint" else
                                     " (rnndsl compile writes it when the run ends)"))
     spec_text = _read(run, "spec.rnn", MAX_SPEC_BYTES, "spec")
-    return SavedRun(run, fmt, manifest, spec_text, bindings, lowering, found.get("weights"), found.get("checkpoint"))
+    return SavedRun(run, fmt, manifest, spec_text, bindings, lowering, backend, found.get("weights"),
+                    found.get("checkpoint"))
 
 
 def _bindings(manifest: dict) -> Bindings | None:
@@ -223,14 +253,14 @@ class RunFolder:
     """
 
     def __init__(self, out: Path, checked: Checked, spec_text: str, resolved_spec: str, data: DataSet | None,
-                 settings: RunConfig, *, lowering: str, data_args: DataArgs = DataArgs(),
+                 settings: RunConfig, *, lowering: str, backend: str = "tensorflow", data_args: DataArgs = DataArgs(),
                  extra: Mapping[str, Any] | None = None):
         self.out, self.checked, self.spec_text, self.resolved = Path(out), checked, spec_text, resolved_spec
         self.data, self.settings, self.extra = data, settings, dict(extra or {})
         # what `read_run_folder` needs to build the same model again: the checked program's bindings (masking
-        # included), the lowering, where the data came from
+        # included), the lowering, the Keras backend, where the data came from
         self.rebuild = {"format": FORMAT, "bindings": recorded(checked.program), "lowering": lowering,
-                        "data_args": data_args.record()}
+                        "backend": backend, "data_args": data_args.record()}
         self.status = "running"
         self.result: RunResult | None = None
         self.board = None
@@ -241,14 +271,16 @@ class RunFolder:
             atomic_write(self.out / "spec.rnn", self.spec_text.encode("utf-8"))
         atomic_write(self.out / "resolved.rnn", self.resolved.encode("utf-8"))
         self._manifest()
-        if self.data is not None:
+        if self.data is not None and _has_tensorflow():  # (TensorBoard's writer is TensorFlow's, on any backend)
             self.board = _TensorBoard(self.out / "tensorboard", self.checked, self.settings, self.data)
 
     def graph(self, models: KerasModels) -> None:
-        """The training model's forward graph, for TensorBoard's Graphs tab."""
-        import tensorflow as tf
+        """The training model's forward graph, for TensorBoard's Graphs tab (traced by TensorFlow: its backend only)."""
+        import keras
 
-        if self.board is not None:
+        if self.board is not None and keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
             inputs = models.logits.inputs
             specs = {t.name: tf.TensorSpec(t.shape, t.dtype) for t in inputs}
             example = next(iter(specs.values())) if len(specs) == 1 else specs
@@ -321,6 +353,12 @@ class RunFolder:
             **self.rebuild,
         }
         atomic_write(self.out / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
+
+
+def _has_tensorflow() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tensorflow") is not None
 
 
 def _records(result: RunResult) -> list[dict]:

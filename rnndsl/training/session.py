@@ -69,18 +69,34 @@ def bind_spec(check: Check, data: DataSet | None = None, *, bindings: Bindings |
     return Bound(check(found, f"with the data {data.source}"), shaped)
 
 
-def prepare_spec(bound: Bound, cfg: RunConfig | None = None, lowering: str = "auto") -> Prepared:
+# The Keras backends the looped lowering (and so truncated backpropagation) runs on: it still calls
+# tf.while_loop until its keras.ops port lands (backends/keras/looped.py); then this is all three.
+LOOPED_BACKENDS = ("tensorflow",)
+
+
+def prepare_spec(bound: Bound, cfg: RunConfig | None = None, lowering: str = "auto",
+                 backend: str = "tensorflow") -> Prepared:
     """Run the passes, the schedule among them (the lowering chosen once, by the Keras backend's cost facts);
     no TensorFlow, so the choice is made, and a spec that cannot run as asked refused, before it loads.
 
     Truncated backpropagation (`cfg.tbptt` shorter than the sequence) runs the looped lowering's step
-    function: it asks for `looped`, after checking that the spec can run step by step.
+    function: it asks for `looped`, after checking that the spec can run step by step.  On a Keras
+    backend the looped lowering does not run on yet (LOOPED_BACKENDS), `auto` unrolls and `looped`
+    is refused.
     """
     from ..backends.costs import KERAS_TENSORFLOW
     from ..passes import prepare
     from ..passes.loops import NotLoopable, NotStreamable, plan_streaming
 
     program = bound.program
+    if backend not in LOOPED_BACKENDS:
+        if cfg is not None and cfg.tbptt and cfg.tbptt < program.steps:
+            raise ConfigError(f"tbptt runs the looped lowering, which runs on {', '.join(LOOPED_BACKENDS)} only "
+                              f"for now (not {backend}); leave tbptt out or train on tensorflow")
+        if lowering == "looped":
+            raise ConfigError(f"--lowering looped runs on {', '.join(LOOPED_BACKENDS)} only for now (not "
+                              f"{backend}); use --lowering unrolled")
+        lowering = "unrolled"
     if cfg is not None and cfg.tbptt and cfg.tbptt < program.steps:
         if lowering == "unrolled":
             raise ConfigError("tbptt runs the looped lowering; leave --lowering unrolled out")
@@ -95,13 +111,20 @@ def prepare_spec(bound: Bound, cfg: RunConfig | None = None, lowering: str = "au
         raise ConfigError(f"--lowering looped: {program.name} cannot loop: {err}; use --lowering unrolled") from None
 
 
-def build(prepared: Prepared, *, seed: int | None = None, scope: ContextManager | None = None) -> "KerasModels":
-    """Build the Keras models of a prepared program, as its schedule says (imports TensorFlow).
+def build(prepared: Prepared, *, seed: int | None = None, scope: ContextManager | None = None,
+          backend: str | None = None) -> "KerasModels":
+    """Build the Keras models of a prepared program, as its schedule says (imports keras, and TensorFlow).
+
+    `backend` is the Keras backend (training/backend.py: None takes KERAS_BACKEND, else tensorflow);
+    keras must not already run another one.
 
     `seed` seeds Keras' generators first (the initial weights); `scope` is entered around the
     build (a tf.distribute strategy's).  Keras' parameter count must be the check's: a backend
     defect otherwise, never a user error.
     """
+    from .backend import use
+
+    use(backend)
     import keras
 
     from ..backends.keras import build_models

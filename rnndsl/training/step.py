@@ -4,6 +4,13 @@ Losses and metrics follow each output's target: a class (softmax cross-entropy; 
 a real vector (MSE or MAE; both reported), independent labels (sigmoid cross-entropy;
 binary accuracy).  Per-step targets average over the valid steps only: padded steps of a
 shorter sequence never enter a loss or a metric.
+
+The losses and metrics are written once, in `keras.ops`; the step around them is one small
+function per Keras backend: TensorFlow (`tf.function`, `tf.GradientTape`, and tf.distribute),
+JAX (`jax.jit` over `model.stateless_call` and `optimizer.stateless_apply`, the state passed
+explicitly and written back to the Keras variables after each step) and PyTorch (autograd:
+`loss.backward()`, then `optimizer.apply` on the model's variables).  Every step takes numpy
+arrays and returns python floats: `(loss, [(metric sum, count), ...])`.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from ..backends.keras import Head
 from ..ir import Loss, OutputDecl, TargetKind
@@ -48,35 +55,43 @@ def metric_names(heads: Sequence[Head]) -> list[str]:
 def _weights(head: Head, y, mask):
     """Per-element weights: 1 for a valid step (all steps without masking)."""
     if head.output.per_step and mask is not None:
-        return tf.cast(mask, tf.float32)
-    shape = tf.shape(y)[:2] if head.output.per_step else tf.shape(y)[:1]
-    return tf.ones(shape, tf.float32)
+        return ops.cast(mask, "float32")
+    return ops.ones(ops.shape(y)[:2] if head.output.per_step else ops.shape(y)[:1], "float32")
+
+
+def _sigmoid_ce(labels, logits):
+    """Sigmoid cross-entropy from logits, elementwise, in its stable form (tf.nn's): max(l, 0) - l y + log(1 + e^-|l|)."""
+    return ops.relu(logits) - logits * labels + ops.log1p(ops.exp(-ops.abs(logits)))
 
 
 def _head_terms(head: Head, out, y, mask) -> tuple[Any, list[tuple[Any, Any]]]:
-    """(loss, [(metric sum, count), ...]) of one output on one batch."""
+    """(loss, [(metric sum, count), ...]) of one output on one batch (keras.ops: every backend)."""
     target, loss_kind = head.output.target, head.output.loss
     w = _weights(head, y, mask)
     if target is TargetKind.CLASS:
-        y = tf.cast(y, tf.int32)
+        y = ops.cast(y, "int32")
         ce = keras.losses.sparse_categorical_crossentropy(y, out, from_logits=head.from_logits)
-        correct = tf.cast(tf.equal(tf.argmax(out, axis=-1, output_type=tf.int32), y), tf.float32)
-        n = tf.reduce_sum(w)
-        return tf.reduce_sum(ce * w) / tf.maximum(n, 1.0), [(tf.reduce_sum(correct * w), n)]
-    y = tf.cast(y, tf.float32)
+        correct = ops.cast(ops.equal(ops.cast(ops.argmax(out, axis=-1), "int32"), y), "float32")
+        n = ops.sum(w)
+        return ops.sum(ce * w) / ops.maximum(n, 1.0), [(ops.sum(correct * w), n)]
+    y = ops.cast(y, "float32")
     if target is TargetKind.REAL:
-        err = tf.cast(out, tf.float32) - y
-        we = tf.broadcast_to(w[..., None], tf.shape(err)) if len(err.shape) > len(w.shape) else w
-        n = tf.reduce_sum(we)
-        se, ae = tf.reduce_sum(tf.square(err) * we), tf.reduce_sum(tf.abs(err) * we)
-        loss = (ae if loss_kind is Loss.MAE else se) / tf.maximum(n, 1.0)
+        err = ops.cast(out, "float32") - y
+        we = w[..., None] * ops.ones_like(err) if len(err.shape) > len(w.shape) else w
+        n = ops.sum(we)
+        se, ae = ops.sum(ops.square(err) * we), ops.sum(ops.abs(err) * we)
+        loss = (ae if loss_kind is Loss.MAE else se) / ops.maximum(n, 1.0)
         return loss, [(se, n), (ae, n)]
-    logits = out if head.from_logits else tf.math.log(tf.clip_by_value(out, 1e-7, 1 - 1e-7) / (1 - tf.clip_by_value(out, 1e-7, 1 - 1e-7)))
-    bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits)
-    we = tf.broadcast_to(w[..., None], tf.shape(bce))
-    n = tf.reduce_sum(we)
-    right = tf.cast(tf.equal(tf.cast(logits > 0, tf.float32), y), tf.float32)
-    return tf.reduce_sum(bce * we) / tf.maximum(n, 1.0), [(tf.reduce_sum(right * we), n)]
+    if head.from_logits:
+        logits = out
+    else:
+        p = ops.clip(out, 1e-7, 1 - 1e-7)
+        logits = ops.log(p / (1 - p))
+    bce = _sigmoid_ce(y, logits)
+    we = w[..., None] * ops.ones_like(bce)
+    n = ops.sum(we)
+    right = ops.cast(ops.equal(ops.cast(logits > 0, "float32"), y), "float32")
+    return ops.sum(bce * we) / ops.maximum(n, 1.0), [(ops.sum(right * we), n)]
 
 
 def _terms(heads: Sequence[Head], outs, ys, mask):
@@ -92,20 +107,81 @@ def _terms(heads: Sequence[Head], outs, ys, mask):
 
 
 def _mask(lengths, steps):
-    return None if lengths is None else tf.sequence_mask(lengths, steps)
+    """Valid steps (batch, steps) from each sequence's length; None without lengths."""
+    if lengths is None:
+        return None
+    return ops.expand_dims(ops.arange(steps, dtype="int32"), 0) < ops.expand_dims(ops.cast(lengths, "int32"), 1)
+
+
+def floats(loss, stats) -> tuple[float, list[tuple[float, float]]]:
+    """A step's result as python floats (what the loop sums)."""
+    return float(loss), [(float(a), float(b)) for a, b in stats]
 
 
 def make_train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer, heads: Sequence[Head] = (CLASS_HEAD,),
-                    xla: bool = False, steps: int | None = None, strategy: tf.distribute.Strategy | None = None):
-    """One training step as a tf.function: forward, the targets' losses, gradients, update.
+                    xla: bool = False, steps: int | None = None, strategy=None):
+    """One training step on Keras' backend: forward, the targets' losses, gradients, update.
 
-    `step(x, y, lengths=None)` returns (loss, metric sums): for the default single class head
-    the sums are [(correct predictions, examples)].  With a `strategy`, `step(values)` takes
-    per-replica (x, y, lengths, share): each replica's shard of one global batch and its
-    fraction of it.  Its loss is weighted by that share, the optimizer sums the gradients across
-    replicas, and the loss and sums come back reduced.
+    `step(x, y, lengths=None)` takes numpy arrays (x a dict by input name when the model has several)
+    and returns (loss, metric sums) as floats: for the default single class head the sums are
+    [(correct predictions, examples)].  With a tf.distribute `strategy` (TensorFlow only),
+    `step(values)` takes per-replica (x, y, lengths, share): each replica's shard of one global
+    batch and its fraction of it.  Its loss is weighted by that share, the optimizer sums the
+    gradients across replicas, and the loss and sums come back reduced.
     """
     heads = tuple(heads)
+    backend = keras.backend.backend()
+    if strategy is not None and backend != "tensorflow":
+        raise ValueError("tf.distribute strategies run on the TensorFlow backend only")
+    make = {"tensorflow": _tf_train_step, "jax": _jax_train_step, "torch": _torch_train_step}[backend]
+    return make(model, optimizer, heads, xla, steps, strategy)
+
+
+def make_eval_step(model: keras.Model, heads: Sequence[Head] = (CLASS_HEAD,), xla: bool = False,
+                   steps: int | None = None):
+    """A forward pass in inference mode: (loss, metric sums) of a batch, as floats."""
+    heads = tuple(heads)
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        fn = tf.function(lambda x, y, lengths=None: _terms(heads, model(x, training=False), y, _mask(lengths, steps)),
+                         jit_compile=xla, reduce_retracing=True)
+        return lambda x, y, lengths=None: floats(*fn(*_tf_tensors(x, y, lengths)))
+    if backend == "jax":
+        import jax
+
+        @jax.jit
+        def forward(trainable, non_trainable, x, y, lengths):
+            outs, _ = model.stateless_call(trainable, non_trainable, x, training=False)
+            return _terms(heads, outs, y, _mask(lengths, steps))
+
+        def step(x, y, lengths=None):
+            return floats(*forward([v.value for v in model.trainable_variables],
+                                   [v.value for v in model.non_trainable_variables], x, y, lengths))
+
+        return step
+    import torch
+
+    def torch_step(x, y, lengths=None):
+        with torch.no_grad():
+            x, y, lengths = _torch_tensors(x, y, lengths)
+            return floats(*_terms(heads, model(x, training=False), y, _mask(lengths, steps)))
+
+    return torch_step
+
+
+def _tf_tensors(*values):
+    import tensorflow as tf
+
+    def convert(v):
+        return {k: tf.convert_to_tensor(a) for k, a in v.items()} if isinstance(v, dict) else tf.convert_to_tensor(v)
+
+    return tuple(None if v is None else convert(v) for v in values)
+
+
+def _tf_train_step(model, optimizer, heads, xla, steps, strategy):
+    import tensorflow as tf
 
     def body(x, y, lengths=None, share=1.0):
         with tf.GradientTape() as tape:
@@ -117,7 +193,8 @@ def make_train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer, h
         return scaled, stats
 
     if strategy is None:
-        return tf.function(body, jit_compile=xla, reduce_retracing=True)
+        fn = tf.function(body, jit_compile=xla, reduce_retracing=True)
+        return lambda x, y, lengths=None: floats(*fn(*_tf_tensors(x, y, lengths)))
 
     @tf.function(reduce_retracing=True)
     def step(values):  # per replica: (x, y, lengths, share)
@@ -126,16 +203,66 @@ def make_train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer, h
         return total, [(strategy.reduce(tf.distribute.ReduceOp.SUM, a, axis=None),
                         strategy.reduce(tf.distribute.ReduceOp.SUM, b, axis=None)) for a, b in stats]
 
+    return lambda values: floats(*step(values))
+
+
+def _jax_train_step(model, optimizer, heads, xla, steps, strategy):
+    """Keras' "custom training loop in JAX": a pure function of the variables' values, jitted; the new
+    values are written back to the Keras variables after each step, so checkpoints, the eval step and
+    saving read them as on any backend."""
+    import jax
+
+    trainable, non_trainable = model.trainable_variables, model.non_trainable_variables
+    optimizer.build(trainable)
+
+    def loss_fn(tv, ntv, x, y, lengths):
+        outs, ntv = model.stateless_call(tv, ntv, x, training=True)
+        loss, stats = _terms(heads, outs, y, _mask(lengths, steps))
+        return loss, (stats, ntv)
+
+    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+    @jax.jit
+    def update(tv, ntv, ov, x, y, lengths):
+        (loss, (stats, ntv)), grads = grad_fn(tv, ntv, x, y, lengths)
+        tv, ov = optimizer.stateless_apply(ov, grads, tv)
+        return loss, stats, tv, ntv, ov
+
+    def step(x, y, lengths=None):
+        loss, stats, tv, ntv, ov = update([v.value for v in trainable], [v.value for v in non_trainable],
+                                          [v.value for v in optimizer.variables], x, y, lengths)
+        for variables, values in ((trainable, tv), (non_trainable, ntv), (optimizer.variables, ov)):
+            for v, value in zip(variables, values):
+                v.assign(value)
+        return floats(loss, stats)
+
     return step
 
 
-def make_eval_step(model: keras.Model, heads: Sequence[Head] = (CLASS_HEAD,), xla: bool = False,
-                   steps: int | None = None):
-    """A forward pass in inference mode: (loss, metric sums) of a batch."""
-    heads = tuple(heads)
+def _torch_tensors(x, y, lengths):
+    convert = keras.ops.convert_to_tensor
+    x = {k: convert(v) for k, v in x.items()} if isinstance(x, dict) else convert(x)
+    y = {k: convert(v) for k, v in y.items()} if isinstance(y, dict) else convert(y)
+    return x, y, None if lengths is None else convert(lengths)
 
-    @tf.function(jit_compile=xla, reduce_retracing=True)
+
+def _torch_train_step(model, optimizer, heads, xla, steps, strategy):
+    """Keras' "custom training loop in PyTorch": autograd through the forward pass, then optimizer.apply."""
+    import torch
+
+    trainable = model.trainable_variables
+    optimizer.build(trainable)
+
     def step(x, y, lengths=None):
-        return _terms(heads, model(x, training=False), y, _mask(lengths, steps))
+        x, y, lengths = _torch_tensors(x, y, lengths)
+        outs = model(x, training=True)
+        loss, stats = _terms(heads, outs, y, _mask(lengths, steps))
+        for v in trainable:
+            v.value.grad = None
+        loss.backward()
+        pairs = [(v.value.grad, v) for v in trainable if v.value.grad is not None]
+        with torch.no_grad():
+            optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+        return floats(loss.detach(), [(a.detach(), b.detach()) for a, b in stats])
 
     return step

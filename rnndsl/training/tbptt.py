@@ -5,6 +5,9 @@ stream's delay buffer and every LSTM cell state); each chunk of `k` steps is one
 forward through its steps from the state the previous chunk left (with no gradient into that
 state), the losses of the per-step targets at its valid steps, and, on the last chunk, the
 per-sequence targets.  The step returns the batch's loss and metric sums like the ordinary one.
+
+TensorFlow only for now: the looped lowering's step function still runs tf.while_loop (fit refuses
+tbptt on the other backends with a message saying so).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import tensorflow as tf
 
 from ..backends.keras import Head, KerasModels
 from ..backends.keras.looped import LoopedProgram, StepFunctions
-from .step import _METRICS, _head_terms
+from .step import _METRICS, _head_terms, floats
 
 __all__ = ["make_tbptt_step"]
 
@@ -71,8 +74,9 @@ def make_tbptt_step(models: KerasModels, optimizer: keras.optimizers.Optimizer, 
     chunk_fn = tf.function(chunk, reduce_retracing=True)
 
     def step(x, y, lengths=None):
-        xs = {name: x[name] for name in names} if isinstance(x, dict) else {names[0]: x}
-        ys = y if isinstance(y, dict) else {heads[0].output.name: y}
+        xs = {name: tf.constant(x[name]) for name in names} if isinstance(x, dict) else {names[0]: tf.constant(x)}
+        ys = {k: tf.constant(v) for k, v in y.items()} if isinstance(y, dict) else {heads[0].output.name: tf.constant(y)}
+        lengths = None if lengths is None else tf.constant(lengths)
         batch = tf.shape(xs[names[0]])[0]
         state = fns.initial(batch)
         total, sums = 0.0, None
@@ -85,6 +89,6 @@ def make_tbptt_step(models: KerasModels, optimizer: keras.optimizers.Optimizer, 
             state, loss, stats = chunk_fn(xc, yc, lengths, state, t1 == steps)
             total += float(loss) / chunks  # the mean of the chunks' losses
             sums = [[a, b] for a, b in stats] if sums is None else [[s[0] + a, s[1] + b] for s, (a, b) in zip(sums, stats)]
-        return tf.constant(total), [(a, b) for a, b in sums or []]
+        return floats(total, [(a, b) for a, b in sums or []])
 
     return step

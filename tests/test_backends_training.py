@@ -1,0 +1,177 @@
+"""Training on each Keras backend (TensorFlow, JAX, PyTorch): the same run folder, checkpoints and resume.
+
+Keras picks its backend once per process, so each backend's runs are one child process (the
+driver below) that calls the command line in-process: a run of 2 epochs, the same run stopped
+by a real SIGINT inside epoch 2 (after a mid-epoch checkpoint) and resumed, and a resume that
+asks for another backend.  The resumed run's metrics.json and weights must equal the whole
+run's exactly.  The spec has masked sequences, a class target from the last step and a real
+target at every step, and dropout (a random generator whose state the checkpoint carries).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+SPEC = """\
+model heads "two targets on masked sequences: a class from the last step, a level at every step"
+input x[t]: (3,)
+target y_label: class(3)
+target y_level[t]: real(1)
+h[t] = gru(x[t], 8)
+y_label = h[last] | dropout(0.2) | dense(3)
+y_level[t] = dense(h[t], 1)
+train { optimizer adam(lr=1e-2)  batch 8  epochs 2  seed 1 }
+"""
+
+BACKENDS = [pytest.param("tensorflow", marks=pytest.mark.tf), pytest.param("jax", marks=pytest.mark.jax),
+            pytest.param("torch", marks=pytest.mark.torch)]
+
+DRIVER = textwrap.dedent("""
+    import json, os, signal, sys
+    from rnndsl.cli import main
+    import rnndsl.training.loop as loop
+
+    spec, data, folder, backend, other = sys.argv[1:6]
+    common = [spec, "--train", "--data", data, "--lowering", "unrolled", "--checkpoint-every", "2",
+              "--no-summary"]
+    # KERAS_BACKEND (set by the test) is the backend when no flag names one
+    assert main(["compile", *common, "--out", folder + "/whole"]) == 0
+    import keras
+    assert keras.backend.backend() == backend, keras.backend.backend()
+
+    real = loop.make_train_step
+    calls = []
+
+    def stopping(*a, **kw):  # a real Ctrl-C (SIGINT) during the 8th batch: epoch 2, after its batch-2 checkpoint
+        step = real(*a, **kw)
+
+        def run(*args):
+            calls.append(1)
+            if len(calls) == 8:
+                os.kill(os.getpid(), signal.SIGINT)
+            return step(*args)
+
+        return run
+
+    loop.make_train_step = stopping
+    assert main(["compile", *common, "--backend", backend, "--out", folder + "/stopped"]) == 130
+    loop.make_train_step = real
+    state = json.load(open(folder + "/stopped/checkpoints/state.json"))
+    assert (state["epoch"], state["step"]) == (2, 3), state
+    assert main(["compile", "--resume", folder + "/stopped"]) == 0
+    assert main(["compile", "--resume", folder + "/stopped", "--backend", other, "--epochs", "3"]) == 2
+""")
+
+
+def _available(backend: str) -> bool:
+    return importlib.util.find_spec(backend) is not None
+
+
+def _data(path: Path) -> Path:
+    r = np.random.default_rng(0)
+
+    def split(n: int, steps: int = 6):
+        x = r.normal(size=(n, steps, 3)).astype("float32")
+        lengths = r.integers(2, steps + 1, size=n).astype("int32")
+        for i, n_valid in enumerate(lengths):
+            x[i, n_valid:] = 0
+        label = (x[:, 0, 0] > 0).astype("int64") + (x[:, 0, 1] > 0)
+        level = np.cumsum(x[:, :, 2:3], axis=1).astype("float32")
+        return x, lengths, label, level
+
+    arrays = {}
+    for name, n in (("train", 40), ("test", 16)):
+        x, lengths, label, level = split(n)
+        arrays.update({f"x_{name}": x, f"lengths_{name}": lengths, f"y_label_{name}": label,
+                       f"y_level_{name}": level})
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_stopped_and_resumed_run_equals_the_whole_run_on_each_backend(backend: str, tmp_path: Path) -> None:
+    if not _available(backend):
+        pytest.skip(f"{backend} is not installed (pip install 'rnndsl[{backend}]')")
+    spec = tmp_path / "heads.rnn"
+    spec.write_text(SPEC)
+    data = _data(tmp_path / "heads.npz")
+    other = "jax" if backend != "jax" else "torch"
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.run([sys.executable, "-c", DRIVER, str(spec), str(data), str(tmp_path), backend, other],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert f"it trained on the {backend} backend, --backend asks for {other}" in proc.stderr
+    whole, stopped = tmp_path / "whole", tmp_path / "stopped"
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    a, b = (json.loads((run / "metrics.json").read_text()) for run in (whole, stopped))
+    assert len(a) == 2 and strip(a) == strip(b)
+    assert {"train_y_label_acc", "train_y_level_mse", "test_y_level_mae"} <= set(a[0])
+    with np.load(whole / "weights.npz") as wa, np.load(stopped / "weights.npz") as wb:
+        assert sorted(wa.files) == sorted(wb.files) and wa.files
+        for key in wa.files:
+            np.testing.assert_array_equal(wa[key], wb[key], err_msg=key)
+    for run in (whole, stopped):
+        manifest = json.loads((run / "manifest.json").read_text())
+        assert manifest["backend"] == backend and manifest["status"] == "finished"
+        assert backend in manifest["versions"]
+    checkpoints = sorted(p.name for p in (stopped / "checkpoints").iterdir())
+    assert len([c for c in checkpoints if c.endswith(".npz")]) == 2 and "state.json" in checkpoints
+
+
+def test_strategy_on_another_backend_is_a_usage_error_naming_what_it_would_offer(tmp_path: Path, capsys) -> None:
+    from rnndsl.cli import main
+
+    spec = tmp_path / "heads.rnn"
+    spec.write_text(SPEC)
+    data = _data(tmp_path / "heads.npz")
+    for backend, offer in (("jax", "jax.sharding"), ("torch", "DistributedDataParallel")):
+        code = main(["compile", str(spec), "--train", "--data", str(data), "--backend", backend,
+                     "--strategy", "mirrored", "--out", str(tmp_path / backend)])
+        err = capsys.readouterr().err
+        assert code == 2 and "tensorflow backend only" in err and offer in err, err
+        assert not (tmp_path / backend).exists()  # refused before the run folder is made
+    code = main(["compile", str(spec), "--train", "--data", str(data), "--backend", "torch", "--xla",
+                 "--out", str(tmp_path / "xla")])
+    assert code == 2 and "--xla" in capsys.readouterr().err
+
+
+def test_keras_backend_names_an_unknown_backend_in_one_line(tmp_path: Path) -> None:
+    spec = tmp_path / "heads.rnn"
+    spec.write_text(SPEC)
+    data = _data(tmp_path / "heads.npz")
+    proc = subprocess.run([sys.executable, "-m", "rnndsl", "compile", str(spec), "--train", "--data", str(data),
+                           "--out", str(tmp_path / "o")], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**os.environ, "KERAS_BACKEND": "theano"})
+    assert proc.returncode == 2, proc.stderr
+    assert "backend 'theano' (from KERAS_BACKEND) is not one rnndsl trains on" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "o").exists()
+
+
+@pytest.mark.tf
+def test_the_python_api_refuses_a_backend_other_than_the_one_keras_runs() -> None:
+    import keras
+
+    import rnndsl
+    from rnndsl.errors import RnndslError
+
+    running = keras.backend.backend()
+    other = "jax" if running != "jax" else "torch"
+    spec = rnndsl.loads(SPEC)
+    x = np.zeros((10, 6, 3), np.float32)
+    y = {"y_label": np.zeros(10, np.int64), "y_level": np.zeros((10, 6, 1), np.float32)}
+    with pytest.raises(RnndslError, match=f"keras was already imported with the {running} backend.*"
+                                          f"KERAS_BACKEND={other}"):
+        spec.fit(x, y, lengths=np.full(10, 6), epochs=1, progress=False, backend=other)
+    with pytest.raises(RnndslError, match="already imported"):
+        spec.keras_model(backend=other)
