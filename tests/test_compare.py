@@ -323,11 +323,11 @@ def test_runs_with_other_settings_are_never_touched(tmp_path: Path, capsys) -> N
     assert not (out / "report.md").exists()
 
 
-def _plan(out: Path, spec: Path, epochs: int = 1):
+def _plan(out: Path, spec: Path, epochs: int = 1, backend: str = "tensorflow"):
     from rnndsl.cli import compare as C
 
     args = argparse.Namespace(specs=[str(spec)], seeds=1, epochs=epochs, batch_size=None, lr=None, data="synthetic",
-                              data_dir=None, window=None, limit=200, jobs=1, out=str(out))
+                              data_dir=None, window=None, limit=200, jobs=1, out=str(out), backend=backend)
     return C, args, C._plan(args, C._validate(args), out)
 
 
@@ -339,7 +339,7 @@ def test_killed_runs_are_resumed_and_shorter_ones_extended(tmp_path: Path) -> No
     C, args, [run] = _plan(out, VANILLA, epochs=3)
     assert run.action == "resume"
     cmd = C._command(args, run)
-    assert cmd[3:] == ["compile", "--resume", str(folder), "--epochs", "3", "--no-summary"]
+    assert cmd[3:] == ["compile", "--resume", str(folder), "--epochs", "3", "--no-summary", "--backend", "tensorflow"]
 
     (folder / "manifest.json").write_text((folder / "manifest.json").read_text().replace('"interrupted"', '"finished"'))
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -357,6 +357,23 @@ def test_killed_runs_are_resumed_and_shorter_ones_extended(tmp_path: Path) -> No
     assert cmd[3:6] == ["compile", str(VANILLA), "--train"]
     assert cmd[cmd.index("--seed") + 1] == "0" and cmd[cmd.index("--data") + 1] == "synthetic"
     assert cmd[cmd.index("--out") + 1] == str(folder) and "--no-summary" in cmd
+    assert cmd[cmd.index("--backend") + 1] == "tensorflow"
+
+
+def test_the_backend_reaches_every_worker_and_a_run_on_another_one_is_never_touched(tmp_path: Path,
+                                                                                     capsys) -> None:
+    out = tmp_path / "cmp"
+    C, args, [run] = _plan(out, VANILLA, backend="jax")
+    cmd = C._command(args, run)
+    assert cmd[cmd.index("--backend") + 1] == "jax"
+    folder = _fake_compile(out, VANILLA, 0, 0.8)  # a folder from before backends were recorded: tensorflow
+    before = (folder / "manifest.json").read_text()
+    assert main(["compare", str(VANILLA), *ARGS[2:], "--seeds", "1", "--backend", "torch", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "trained with other settings" in err and "backend 'tensorflow', not 'torch'" in err
+    assert (folder / "manifest.json").read_text() == before
+    assert main(["compare", str(VANILLA), *ARGS[2:], "--seeds", "1", "--out", str(out)]) == 0  # tensorflow: reused
+    assert "reused (finished earlier)" in capsys.readouterr().out
 
 
 def test_usage_errors_exit_2_and_spec_errors_exit_1_before_anything_is_written(tmp_path: Path, capsys) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import SpecError
+from ..training.backend import BACKENDS, BackendError, choose
 from ..training.config import ConfigError, RunConfig, run_config
 from .common import UsageError, load
 from .compile import DATA_CHOICES, _positive, _rate
@@ -54,6 +55,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", metavar="DIR", help="read a built-in set's standard files from DIR")
     p.add_argument("--window", type=_positive, metavar="W", help="for a .csv series: windows of W steps")
     p.add_argument("--limit", type=_positive, metavar="N", help="train on the first N training examples")
+    p.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="the Keras backend every run trains on: tensorflow, jax or torch (default: KERAS_BACKEND, "
+                        "else tensorflow); passed to each worker")
     p.set_defaults(func=cmd_compare)
 
 
@@ -166,13 +170,15 @@ def _validate(args: argparse.Namespace) -> list[_Spec]:
     return specs
 
 
-def _differences(run: SavedRun, spec: _Spec, cfg: RunConfig, expected: DataArgs) -> list[str]:
+def _differences(run: SavedRun, spec: _Spec, cfg: RunConfig, expected: DataArgs, backend: str) -> list[str]:
     """How a run folder's settings differ from what this comparison asks for (epochs aside)."""
     from ..data.sources import FLAGS
 
     diffs = []
     if run.spec_text != spec.text:
         diffs.append(f"the spec text differs from {spec.path}")
+    if run.backend != backend:
+        diffs.append(f"backend {run.backend!r}, not {backend!r}")
     settings = run.settings
     for key, want in (("seed", cfg.seed), ("batch", cfg.batch), ("optimizer", cfg.optimizer),
                       ("optimizer_params", dict(cfg.optimizer_params)), ("xla", cfg.xla)):
@@ -207,7 +213,7 @@ def _plan(args: argparse.Namespace, specs: list[_Spec], out: Path) -> list[_Run]
                 except RunFolderError as err:  # damaged, or a newer rnndsl's: never touched
                     clashes.append(str(err))
                     continue
-                diffs = _differences(saved, spec, cfg, expected)
+                diffs = _differences(saved, spec, cfg, expected, args.backend)
                 status, done = saved.status, saved.epochs_done
                 planned = int(saved.settings.get("epochs") or 0)
                 if planned > cfg.epochs and not diffs:
@@ -243,11 +249,12 @@ def _command(args: argparse.Namespace, run: _Run) -> list[str]:
     base = [sys.executable, "-m", "rnndsl", "compile"]
     cfg = run.spec.cfg[run.seed]
     if run.action in ("resume", "extend"):  # the run folder holds the spec, data and settings
-        return base + ["--resume", str(run.folder), "--epochs", str(cfg.epochs), "--no-summary"]
+        return base + ["--resume", str(run.folder), "--epochs", str(cfg.epochs), "--no-summary",
+                       "--backend", args.backend]
     from ..data.sources import DataArgs
 
     cmd = base + [os.path.abspath(run.spec.path), "--train", "--seed", str(run.seed), "--out", str(run.folder),
-                  "--no-summary", *DataArgs.of(args).absolute().words()]
+                  "--no-summary", "--backend", args.backend, *DataArgs.of(args).absolute().words()]
     for flag, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size), ("--lr", args.lr)):
         if value is not None:
             cmd += [flag, repr(value) if isinstance(value, float) else str(value)]
@@ -378,12 +385,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     out = Path(args.out)
+    try:
+        args.backend = choose(args.backend)  # every worker gets it by name, whatever its environment says
+    except BackendError as err:
+        raise UsageError(str(err)) from None
     specs = _validate(args)  # nothing is written or trained before every spec checks
     _check_data(args, specs)
     _check_out(out)
     runs = _plan(args, specs, out)
     todo = sum(r.action in ("train", "resume", "extend") for r in runs)
-    print(f"rnndsl: comparing {len(specs)} spec(s) x {args.seeds} seed(s) = {len(runs)} run(s) in {out}: "
+    print(f"rnndsl: comparing {len(specs)} spec(s) x {args.seeds} seed(s) = {len(runs)} run(s) in {out} on the "
+          f"{args.backend} backend: "
           f"{todo} to train, {len(runs) - todo} done before; {args.jobs} at a time", flush=True)
     if not _execute(args, runs, out):
         print(f"rnndsl: interrupted; run the same command again to continue (finished runs are reused, "
@@ -397,7 +409,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                                 {r.seed: r.status for r in mine if r.status}))
     settings = {"seeds": list(range(args.seeds)), "data": args.data, "data_dir": args.data_dir,
                 "window": args.window, "limit": args.limit, "epochs": args.epochs, "batch_size": args.batch_size,
-                "lr": args.lr, "command": "rnndsl " + " ".join(sys.argv[1:])}
+                "lr": args.lr, "backend": args.backend, "command": "rnndsl " + " ".join(sys.argv[1:])}
     try:
         summary = write_report(out, entries, settings)
     except OSError as err:

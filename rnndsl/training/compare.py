@@ -410,6 +410,8 @@ def _settings_line(settings: dict) -> str:
         if key in settings:
             parts.append(f"{word} {settings[key]}" if settings[key] is not None
                          else f"{word} from each spec's train block")
+    if settings.get("backend"):
+        parts.append(f"the {settings['backend']} backend")
     return "; ".join(parts)
 
 
