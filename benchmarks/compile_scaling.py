@@ -96,12 +96,12 @@ def scaling(max_T: int) -> None:
         step = make_train_step(model, keras.optimizers.Adam(1e-3))
 
         t = time.perf_counter()
-        step(x, y)[0].numpy()
+        step(x, y)  # (the step returns python floats: it has finished)
         first = time.perf_counter() - t
         times = []
         for _ in range(5):
             t = time.perf_counter()
-            step(x, y)[0].numpy()
+            step(x, y)  # (the step returns python floats: it has finished)
             times.append(time.perf_counter() - t)
         print(f"   {T:5d} {check_s:8.2f} {g.number_of_nodes():7d} {g.number_of_edges():7d} {build_s:8.2f} "
               f"{first:11.2f} {statistics.median(times) * 1000:8.1f}", flush=True)
