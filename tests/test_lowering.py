@@ -1,4 +1,5 @@
-"""The looped lowering (tf.while_loop) computes what the unrolled one does: outputs and gradients, every spec.
+"""The looped lowering computes what the unrolled one does: outputs and gradients, every spec (on TensorFlow;
+tests/test_backends.py holds both lowerings to TensorFlow's on JAX and PyTorch).
 
 Both models get the same weights (copied by weight id); the comparison runs in inference mode.
 Random transforms cannot draw the same numbers in two different graphs, so their scale (or
@@ -18,6 +19,7 @@ tf = pytest.importorskip("tensorflow")
 import keras  # noqa: E402
 
 from conftest import ALL_SPECS, ROOT, spec_id  # noqa: E402
+from test_backends import random_inputs  # noqa: E402
 from rnndsl.backends.keras import build_models  # noqa: E402
 from rnndsl.passes.loops import NotLoopable  # noqa: E402
 from rnndsl.pipeline import analyse  # noqa: E402
@@ -34,13 +36,8 @@ def _deterministic(text: str) -> str:
     return re.sub(r"\b(flip_lr|blur)\(([^)]*)\bp=[0-9.]+", r"\1(\2p=0", text)
 
 
-def _inputs(program, rng: np.random.Generator, batch: int = 3):
-    xs = {}
-    for d in program.inputs:
-        shape = (program.steps, *d.shape) if d.sequence else d.shape
-        xs[d.name] = rng.normal(size=(batch, *shape)).astype("float32")
-    if program.masked:
-        xs["lengths"] = np.array([program.steps, max(1, program.steps // 2), 1][:batch], dtype="int32")
+def _inputs(program, rng: np.random.Generator):
+    xs = random_inputs(program, rng)
     return next(iter(xs.values())) if len(xs) == 1 else xs
 
 
@@ -172,6 +169,14 @@ def test_the_lowerings_are_drivers_over_one_set_of_rules() -> None:
     for shared in ("models", "ops", "layers", "builders"):
         assert not {".unrolled", ".looped"} & imports(shared), shared
     assert not any(m.split(".")[0] == "tensorflow" for m in imports("ops"))
+    # Only export (SavedModel, TFLite) imports TensorFlow, and control.py inside its TensorFlow loop: the
+    # lowerings and the layers run on every Keras backend.
+    for path in sorted(package.glob("*.py")):
+        if path.stem not in ("export", "control"):
+            assert not any(m.split(".")[0] == "tensorflow" for m in imports(path.stem)), path.name
+    tree = ast.parse((package / "control.py").read_text())
+    top = {a.name for node in tree.body if isinstance(node, ast.Import) for a in node.names}
+    assert "tensorflow" not in top and "tensorflow" in imports("control")
 
 
 def test_saved_looped_model_loads_back_with_the_same_predictions(tmp_path: Path) -> None:

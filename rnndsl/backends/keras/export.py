@@ -57,6 +57,27 @@ def load_weights(models: KerasModels, path: Path) -> None:
                 layer.set_weights([z[f"{key}:{i}"] for i in range(n)])
 
 
+def _whole(steps: StepFunctions, inputs: dict) -> dict:
+    """Step through every step of the inputs (any length, so tf.while_loop); the outputs at the last step,
+    or at every step."""
+    first = inputs[steps.inputs[0].name]
+    T = tf.shape(first)[1]
+    state = steps.initial(tf.shape(first)[0])
+    per_step = {o.name: tf.TensorArray(tf.float32, size=T) for o in steps.p.outputs if o.per_step}
+    last = {o.name: tf.zeros((tf.shape(first)[0], o.size or 1)) for o in steps.p.outputs if not o.per_step}
+
+    def body(i, state, per_step, last):
+        outs, state = steps.advance({k: v[:, i] for k, v in inputs.items()}, state)
+        per_step = {k: array.write(i, outs[k]) for k, array in per_step.items()}
+        last = {k: outs[k] for k in last}
+        return i + 1, state, per_step, last
+
+    _, _, per_step, last = tf.while_loop(lambda i, *_: i < T, body, (tf.constant(0), state, per_step, last))
+    out = dict(last)
+    out.update({k: tf.transpose(array.stack(), [1, 0, 2]) for k, array in per_step.items()})
+    return out
+
+
 def _module(checked: Checked, models: KerasModels, stream: bool) -> tuple[tf.Module, dict]:
     """A tf.Module holding the weights, and its signatures."""
     p = checked.program
@@ -66,8 +87,9 @@ def _module(checked: Checked, models: KerasModels, stream: bool) -> tuple[tf.Mod
     if stream:
         program = next(l for l in models.model.layers if isinstance(l, LoopedProgram))
         steps = StepFunctions(program)
-        module.steps = steps
-        in_specs, state_specs = steps.input_specs, steps.state_specs
+        in_specs = {k: tf.TensorSpec((None, *shape), tf.float32, name=k) for k, shape in steps.input_shapes.items()}
+        state_specs = {k: tf.TensorSpec(((None, *shape) if k != "t" else ()), dtype, name=k)
+                       for k, (shape, dtype) in steps.state_shapes.items()}
 
         @tf.function(input_signature=[{**in_specs, **state_specs}])
         def step(args):
@@ -82,7 +104,7 @@ def _module(checked: Checked, models: KerasModels, stream: bool) -> tuple[tf.Mod
 
         @tf.function(input_signature=[whole_specs])
         def serve(args):
-            return steps.whole(args)
+            return _whole(steps, args)
 
         module.step_fn, module.initial_fn, module.serve_fn = step, initial_state, serve
         signatures = {"serving_default": serve.get_concrete_function(),

@@ -7,7 +7,6 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import layers, ops
 
 from ...catalogue import Init
@@ -119,6 +118,15 @@ class FlipLR(_TrainOnly):
         return {**super().get_config(), "p": self.p}
 
 
+def _pad_symmetric(x, axis: int):
+    """x padded by 2 on both sides of `axis`, mirrored with the edge repeated (NumPy's `symmetric`; the Keras
+    backends do not all pad that way, so it is two flipped slices)."""
+    n = x.shape[axis]
+    first = ops.flip(ops.take(x, [0, 1], axis=axis), axis=axis)
+    end = ops.flip(ops.take(x, [n - 2, n - 1], axis=axis), axis=axis)
+    return ops.concatenate([first, x, end], axis=axis)
+
+
 @keras.saving.register_keras_serializable(_PKG)
 class Blur(_TrainOnly):
     """Separable Gaussian blur, radius 2, sigma ~ U(lo, hi) per example, applied with probability p."""
@@ -134,10 +142,10 @@ class Blur(_TrainOnly):
         d = ops.convert_to_tensor([-2.0, -1.0, 0.0, 1.0, 2.0])
         w = ops.exp(-(d[None, :] ** 2) / (2.0 * sigma ** 2))
         w = w / ops.sum(w, axis=1, keepdims=True)  # [n, 5]
-        pad = tf.pad(x, [[0, 0], [2, 2], [2, 2], [0, 0]], mode="SYMMETRIC")
+        pad = _pad_symmetric(_pad_symmetric(x, 1), 2)
         h, wd = ops.shape(x)[1], ops.shape(x)[2]
         rows = sum(w[:, i, None, None, None] * pad[:, 2:2 + h, i:i + wd, :] for i in range(5))
-        rows = tf.pad(rows, [[0, 0], [2, 2], [0, 0], [0, 0]], mode="SYMMETRIC")
+        rows = _pad_symmetric(rows, 1)
         out = sum(w[:, i, None, None, None] * rows[:, i:i + h, :, :] for i in range(5))
         if self.p >= 1.0:
             return out

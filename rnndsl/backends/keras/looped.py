@@ -1,4 +1,4 @@
-"""The looped lowering: a keras.Model that runs the steps in `tf.while_loop`, a graph whose size does not grow with T.
+"""The looped lowering: a keras.Model that runs the steps in a loop, a graph whose size does not grow with T.
 
 The plan is the schedule's (passes/schedule.py, planned by passes/loops.py): values once,
 sequences (what depends neither on the recurrence nor on weights) for all steps at once with
@@ -10,8 +10,11 @@ function (tests/test_lowering.py checks outputs and gradients).
 
 The whole program is one Keras layer, `LoopedProgram`.  It is saved with the spec text and
 what the data bound (steps, shapes, sizes, masking), and rebuilt from them when loaded.
-TensorFlow's own calls (TensorArray, while_loop, switch_case, scatter, gather) are the small
-functions below, the part a port to keras.ops replaces.
+Everything here is `keras.ops` (a guard's switch is `ops.switch`, a history's write
+`ops.scatter_update`), so it runs on every Keras backend; the loop itself is the backend's own
+(control.py: tf.while_loop with TensorArrays, jax.lax.scan, or a Python loop), and a loop reads
+the sequences computed before it only at its own step, shifted before it starts by the lag
+they are read at, so that each backend can hand the loop one step of them at a time.
 """
 
 from __future__ import annotations
@@ -21,58 +24,27 @@ from typing import Any
 import keras
 import networkx as nx
 import numpy as np
-import tensorflow as tf
 from keras import layers, ops
 
 from ...checks import Checked
 from ...ir import EdgeAttr, OutputDecl, Program, Role, Window
 from ...ir.reads import Fixed, Lag, Range
 from ...passes.loops import Loop, LoopPlan, UnitKind, equations_of, plan_streaming
+from . import control
 from . import ops as rules
 from .models import KerasModels, assemble, keras_name, model_inputs
 
 __all__ = ["LoopedProgram", "StepFunctions", "emit_looped"]
 
 
-# ---- TensorFlow: arrays of steps and control flow ---------------------------------------------------------------
-def _time_major(seq):
-    """(batch, T, ...) <-> (T, batch, ...)."""
-    return ops.transpose(seq, [1, 0] + list(range(2, len(seq.shape))))
-
-
-def _step_array(seq, T: int):
-    """The steps of a sequence as a TensorArray: a read's gradient adds into one step, where a gather's would
-    build a whole (batch, T, ...) tensor at every step (quadratic in T)."""
-    return tf.TensorArray(seq.dtype, size=T, clear_after_read=False).unstack(_time_major(seq))
-
-
-def _new_steps(T: int):
-    return tf.TensorArray(tf.float32, size=T, element_shape=None)
-
-
-def _stacked(steps) -> Any:
-    """A TensorArray of steps as a sequence (batch, T, ...)."""
-    return _time_major(steps.stack())
-
-
-def _while(body, state: tuple, T: int) -> tuple:
-    """Run body(i, *state) -> (i + 1, *state) for i = 0..T-1."""
-    return tf.while_loop(lambda i, *_: i < T, body, (tf.constant(0), *state), maximum_iterations=T)[1:]
-
-
-def _switch(index, branches: list):
-    """The branch `index` picks (each a function of no arguments)."""
-    return tf.switch_case(index, branches)
-
-
-def _write_step(hist, t, v):
-    """hist (T, batch, ...) with step t replaced by v."""
-    return tf.tensor_scatter_nd_update(hist, tf.reshape(t, (1, 1)), v[None])
+def _step_key(src: str, lag: int) -> str:
+    return f"{src}@{lag}"
 
 
 def _each_own_step(seq, idx):
     """seq[b, idx[b, t]] for every b, t: each sequence's own steps."""
-    return tf.gather(seq, idx, batch_dims=1)
+    idx = ops.reshape(idx, (*ops.shape(idx), *(1,) * (len(seq.shape) - 2)))
+    return ops.take_along_axis(seq, ops.broadcast_to(idx, ops.shape(seq)), axis=1)
 
 
 # ---- the layer ------------------------------------------------------------------------------------------------
@@ -85,7 +57,7 @@ def _plan(checked: Checked) -> LoopPlan:
 
 @keras.saving.register_keras_serializable("rnndsl")
 class LoopedProgram(layers.Layer):
-    """A whole spec as one layer: values, sequences over all steps, and `tf.while_loop`s over the steps.
+    """A whole spec as one layer: values, sequences over all steps, and loops over the steps (control.py).
 
     Called on the model's inputs in `input_names` order (with `lengths` last when masked);
     returns [output, logits] for each output, in the program's order.
@@ -159,7 +131,7 @@ class _Run:
         self.seqs: dict[str, Any] = {}  # (batch, T, ...) per timed node computed outside the current loop
         self.current: dict[str, Any] | None = None  # when streaming: every timed node's value at this step
         self.branchless = False  # guards select with `where` rather than a switch (for TFLite)
-        self.step_arrays: dict[str, Any] = {}  # inside a loop: the sequences it reads, one step at a time
+        self.step_inputs: dict[str, Any] = {}  # inside a loop: this step of each sequence it reads (by _step_key)
         self.finals: dict[str, Any] = {}  # a loop's last value of the nodes read after it only there
 
     def at(self, t) -> rules.Context:
@@ -188,19 +160,27 @@ class _Run:
         if isinstance(read, Range):
             return rules.Ranged(seq, mask=self.step_mask(read.window, t))
         lag = read.k if isinstance(read, Lag) else 0
+        key = _step_key(src, lag)
+        if key in self.step_inputs:  # inside a loop: the loop's own step of the shifted sequence
+            return self.step_inputs[key]
         idx = ops.cast(t, "int32") - lag
-        got = self.step_of(src, seq, ops.clip(idx, 0, self.T - 1))
+        got = ops.take(seq, ops.clip(idx, 0, self.T - 1), axis=1)
         if not lag:
             return got
         inside = (idx >= 0) & (idx < self.T)
         return ops.where(inside, got, rules.initial_state(self.table, src, self.cx))
 
-    def step_of(self, key: str, seq, idx):
-        """seq[:, idx]: inside a loop, from the steps it unstacked before it started."""
-        steps = self.step_arrays.get(key)
-        if steps is not None:
-            return steps.read(idx)
-        return ops.take(seq, idx, axis=1)
+    def shifted(self, src: str, lag: int):
+        """The sequence whose step t is src at t - lag (the initial state where that is no step): what a loop
+        reads of a sequence computed before it, one step at a time, at the loop's own step."""
+        seq = self.seqs[src]
+        if not lag:
+            return seq
+        k = min(abs(lag), self.T)
+        pad = ops.repeat(ops.expand_dims(rules.initial_state(self.table, src, self.cx), 1), k, axis=1)
+        if lag > 0:
+            return ops.concatenate([pad, seq[:, :self.T - k]], axis=1)
+        return ops.concatenate([seq[:, k:], pad], axis=1)
 
     def read(self, src: str, e: EdgeAttr, t, state: _Step | None):
         a = self.p.node(src)
@@ -212,7 +192,7 @@ class _Run:
             return self.finals[src]  # (a loop's last value: what `h[last]` reads after it)
         if state is not None and src in state.loop_nodes:
             if isinstance(e.read, Range):
-                hist = _time_major(state.hist[src])
+                hist = control.time_major(state.hist[src])
                 return rules.Ranged(hist, mask=self.step_mask(e.read.window, t))
             if not e.read.depth:
                 return state.cur[src]
@@ -283,36 +263,35 @@ class _Run:
                     v = rules.hold(self.table, n, v, bufs[n][0], self.at(t))
                 st.cur[n] = v
                 if n in st.hist:
-                    st.hist[n] = _write_step(st.hist[n], t, v)
+                    st.hist[n] = ops.scatter_update(st.hist[n], ops.reshape(t, (1, 1)), v[None])
             else:
                 st.cur[n] = self.op(n, t, st)
         new_bufs = {s: (st.cur[s],) + b[:-1] for s, b in bufs.items()}  # (no copy: a tuple of tensors shifts)
         return st.cur, new_bufs, st.hist, st.cells
 
     def loop(self, loop: Loop) -> None:
-        """Run one loop; what later units read comes out as sequences."""
-        T, d = self.T, loop.direction
-        self.step_arrays = {}
-        for n in loop.order:  # the sequences the loop reads one step at a time
+        """Run one loop (control.loop: the backend's loop); what later units read comes out as sequences."""
+        reads = {}  # the sequences the loop reads one step at a time, shifted by the lag they are read at
+        for n in loop.order:
             for src, e in rules.in_edges(self.p, n):
-                if src not in loop.order and src in self.seqs and not isinstance(e.read, (Range, Fixed)) \
-                        and src not in self.step_arrays:
-                    self.step_arrays[src] = _step_array(self.seqs[src], T)
+                if src not in loop.order and src in self.seqs and not isinstance(e.read, (Range, Fixed)):
+                    lag = e.read.k if isinstance(e.read, Lag) else 0
+                    reads.setdefault(_step_key(src, lag), (src, lag))
+        xs = {key: self.shifted(src, lag) for key, (src, lag) in reads.items()}
         bufs, hist, cells = self.start(loop)
-        collected = {n: _new_steps(T) for n in sorted(loop.collect)}
         last = {n: ops.zeros((self.batch, *self.prog.shapes[n]), dtype="float32") for n in sorted(loop.finals)}
 
-        def body(i, bufs, hist, cells, collected, last):
-            t = i if d > 0 else T - 1 - i
+        def body(t, carry, x_t):
+            bufs, hist, cells, last = carry
+            self.step_inputs = x_t
             cur, bufs, hist, cells = self.advance(loop, t, bufs, hist, cells)
-            return (i + 1, bufs, hist, cells, {n: steps.write(t, cur[n]) for n, steps in collected.items()},
-                    {n: cur[n] for n in last})
+            self.step_inputs = {}
+            return (bufs, hist, cells, {n: cur[n] for n in last}), {n: cur[n] for n in loop.collect}
 
-        _, _, _, collected, last = _while(body, (bufs, hist, cells, collected, last), T)
+        (_, _, _, last), collected = control.loop(body, (bufs, hist, cells, last), xs, self.T, loop.direction < 0,
+                                                  sorted(loop.collect))
         self.finals.update(last)
-        self.step_arrays = {}
-        for n, steps in collected.items():
-            self.seqs[n] = _stacked(steps)
+        self.seqs.update(collected)
 
     def op(self, n: str, t, st: _Step):
         xs = self.reads(n, t, st)
@@ -345,7 +324,7 @@ class _Run:
             branches.append(branch)
         index = ops.take(ops.convert_to_tensor(table), t)
         if not self.branchless:
-            value, cells = _switch(index, branches)
+            value, cells = ops.switch(index, branches)
         else:  # every equation, then a selection: no control flow (TFLite freezes no weights inside a Case)
             results = [b() for b in branches]
             value, cells = results[0]
@@ -383,29 +362,30 @@ def emit_looped(prep) -> KerasModels:
     return assemble(p, inputs, outs, logits, "looped", program.table.weighted(), names)
 
 
-class StepFunctions(tf.Module):
-    """A spec run one step at a time: `step(inputs at t, state) -> (outputs, new state)`, its initial state,
-    and `whole(inputs)` over any number of steps (by stepping).  The state holds every delay buffer
-    (each stream's last k values), the LSTM cell states and the step index t (for guards).
+class StepFunctions:
+    """A spec run one step at a time: `advance(inputs at t, state) -> (outputs, new state)` and its
+    `initial` state.  The state holds every delay buffer (each stream's last k values), the LSTM cell
+    states and the step index t (for guards).  Backend-neutral (`keras.ops`): truncated backpropagation
+    runs it on every backend; export.py wraps it in TensorFlow functions for a SavedModel.
 
     The outputs at a step are what the spec's outputs are when that step is the last one: a
     per-step output's value at t, or a per-sequence output read from the streams at t.
     """
 
     def __init__(self, program: LoopedProgram):
-        super().__init__(name="rnndsl_steps")
         self.program = program
         self.p = program.p
         self.loop = plan_streaming(self.p)
         self.inputs = [i for i in self.p.inputs if i.sequence]
         self.output_names = [o.name for o in self.p.outputs]
         shapes = program.shapes
-        self.state_specs: dict[str, tf.TensorSpec] = {"t": tf.TensorSpec((), tf.int32, name="t")}
+        # name -> (shape after the batch axis, dtype) of each part of the state, and of each input at a step
+        self.state_shapes: dict[str, tuple[tuple[int, ...], str]] = {"t": ((), "int32")}
         for s, k in sorted(self.loop.lags.items()):
-            self.state_specs[f"buf_{s}"] = tf.TensorSpec((None, k, *shapes[s]), tf.float32, name=f"buf_{s}")
+            self.state_shapes[f"buf_{s}"] = ((k, *shapes[s]), "float32")
         for s in sorted(self._cells()):
-            self.state_specs[f"cell_{s}"] = tf.TensorSpec((None, *shapes[s]), tf.float32, name=f"cell_{s}")
-        self.input_specs = {i.name: tf.TensorSpec((None, *i.shape), tf.float32, name=i.name) for i in self.inputs}
+            self.state_shapes[f"cell_{s}"] = (tuple(shapes[s]), "float32")
+        self.input_shapes = {i.name: tuple(i.shape) for i in self.inputs}
         untimed = [n for n in self.p.folded.nodes if not self.p.node(n).timed]
         order = list(nx.lexicographical_topological_sort(self.p.folded.subgraph(untimed), key=self.p.order))
         after = {n for n in order if any(self.p.node(a).timed for a in nx.ancestors(self.p.folded, n))}
@@ -421,10 +401,10 @@ class StepFunctions(tf.Module):
         return run
 
     def initial(self, batch) -> dict:
-        reference = tf.zeros((batch, *self.inputs[0].shape))
+        reference = ops.zeros((batch, *self.inputs[0].shape), dtype="float32")
         run = self._run(reference)
         bufs, _, cells = run.start(self.loop)
-        state = {"t": tf.constant(0, tf.int32)}
+        state = {"t": ops.convert_to_tensor(0, "int32")}
         state.update({f"buf_{s}": ops.stack(v, axis=1) for s, v in bufs.items()})
         state.update({f"cell_{s}": v for s, v in cells.items()})
         return state
@@ -462,22 +442,3 @@ class StepFunctions(tf.Module):
         new.update({f"buf_{s}": ops.stack(v, axis=1) for s, v in bufs.items()})
         new.update({f"cell_{s}": v for s, v in cells.items()})
         return outputs, new
-
-    def whole(self, inputs: dict) -> dict:
-        """Step through every step of the inputs (any length); the outputs at the last step, or at every step."""
-        first = inputs[self.inputs[0].name]
-        T = tf.shape(first)[1]
-        state = self.initial(tf.shape(first)[0])
-        per_step = {o.name: tf.TensorArray(tf.float32, size=T) for o in self.p.outputs if o.per_step}
-        last = {o.name: tf.zeros((tf.shape(first)[0], o.size or 1)) for o in self.p.outputs if not o.per_step}
-
-        def body(i, state, per_step, last):
-            outs, state = self.advance({k: v[:, i] for k, v in inputs.items()}, state)
-            per_step = {k: steps.write(i, outs[k]) for k, steps in per_step.items()}
-            last = {k: outs[k] for k in last}
-            return i + 1, state, per_step, last
-
-        _, _, per_step, last = tf.while_loop(lambda i, *_: i < T, body, (tf.constant(0), state, per_step, last))
-        out = dict(last)
-        out.update({k: tf.transpose(steps.stack(), [1, 0, 2]) for k, steps in per_step.items()})
-        return out
