@@ -175,3 +175,84 @@ def test_the_python_api_refuses_a_backend_other_than_the_one_keras_runs() -> Non
         spec.fit(x, y, lengths=np.full(10, 6), epochs=1, progress=False, backend=other)
     with pytest.raises(RnndslError, match="already imported"):
         spec.keras_model(backend=other)
+
+
+TERMS = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    from rnndsl.backends.keras import Head
+    from rnndsl.ir import Loss, OutputDecl, TargetKind
+    from rnndsl.training.step import _head_terms, _mask
+
+    r = np.random.default_rng(5)
+    lengths = np.array([4, 2, 3], np.int32)
+    mask = _mask(lengths, 4)
+    cases = {
+        "class": (Head(OutputDecl("c", TargetKind.CLASS, 5), True), r.normal(size=(3, 5)), np.array([0, 4, 2]), None),
+        "class_steps": (Head(OutputDecl("c", TargetKind.CLASS, 5, per_step=True), True), r.normal(size=(3, 4, 5)),
+                        r.integers(0, 5, size=(3, 4)), mask),
+        "mse_steps": (Head(OutputDecl("r", TargetKind.REAL, 2, per_step=True), False), r.normal(size=(3, 4, 2)),
+                      r.normal(size=(3, 4, 2)), mask),
+        "mae": (Head(OutputDecl("r", TargetKind.REAL, 2, loss=Loss.MAE), False), r.normal(size=(3, 2)),
+                r.normal(size=(3, 2)), None),
+        "labels": (Head(OutputDecl("l", TargetKind.LABELS, 3), True), r.normal(size=(3, 3)),
+                   (r.random((3, 3)) > 0.5).astype(np.float32), None),
+        "labels_probs": (Head(OutputDecl("l", TargetKind.LABELS, 3), False), r.random((3, 3)) * 0.98 + 0.01,
+                         (r.random((3, 3)) > 0.5).astype(np.float32), None),
+    }
+    found = {}
+    for name, (head, out, y, m) in cases.items():
+        loss, parts = _head_terms(head, out.astype(np.float32), y, m)
+        found[name] = [float(loss), [[float(a), float(b)] for a, b in parts]]
+    print(json.dumps(found))
+""")
+
+
+def _reference() -> dict:
+    """The same terms in plain numpy (the test's own arithmetic, not the code under test)."""
+    r = np.random.default_rng(5)
+    mask = np.arange(4)[None, :] < np.array([4, 2, 3])[:, None]
+
+    def ce(logits, y):
+        z = logits - logits.max(-1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(-1, keepdims=True))
+        return -np.take_along_axis(logp, y[..., None], -1)[..., 0]
+
+    out, y = r.normal(size=(3, 5)), np.array([0, 4, 2])
+    ref = {"class": [ce(out, y).mean(), [[(out.argmax(-1) == y).sum(), 3]]]}
+    out, y = r.normal(size=(3, 4, 5)), r.integers(0, 5, size=(3, 4))
+    n = mask.sum()
+    ref["class_steps"] = [(ce(out, y) * mask).sum() / n, [[((out.argmax(-1) == y) * mask).sum(), n]]]
+    out, y = r.normal(size=(3, 4, 2)), r.normal(size=(3, 4, 2))
+    w = np.repeat(mask[..., None], 2, -1)
+    se, ae = ((out - y) ** 2 * w).sum(), (np.abs(out - y) * w).sum()
+    ref["mse_steps"] = [se / w.sum(), [[se, w.sum()], [ae, w.sum()]]]
+    out, y = r.normal(size=(3, 2)), r.normal(size=(3, 2))
+    se, ae = ((out - y) ** 2).sum(), np.abs(out - y).sum()
+    ref["mae"] = [ae / 6, [[se, 6], [ae, 6]]]
+    for name, logits in (("labels", None), ("labels_probs", None)):
+        if name == "labels":
+            out = r.normal(size=(3, 3))
+            y = (r.random((3, 3)) > 0.5).astype(np.float32)
+            logits = out
+        else:
+            out = r.random((3, 3)) * 0.98 + 0.01
+            y = (r.random((3, 3)) > 0.5).astype(np.float32)
+            logits = np.log(out / (1 - out))
+        bce = np.maximum(logits, 0) - logits * y + np.log1p(np.exp(-np.abs(logits)))
+        ref[name] = [bce.mean(), [[((logits > 0) == y).sum(), 9]]]
+    return ref
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_losses_and_metrics_are_the_same_on_each_backend(backend: str) -> None:
+    if not _available(backend):
+        pytest.skip(f"{backend} is not installed")
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.run([sys.executable, "-c", TERMS], capture_output=True, text=True, env=env, cwd=ROOT,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    for name, (loss, parts) in _reference().items():
+        assert found[name][0] == pytest.approx(loss, rel=1e-5), name
+        assert np.allclose(np.array(found[name][1], float), np.array(parts, float), rtol=1e-5), name

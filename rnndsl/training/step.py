@@ -67,6 +67,7 @@ def _sigmoid_ce(labels, logits):
 def _head_terms(head: Head, out, y, mask) -> tuple[Any, list[tuple[Any, Any]]]:
     """(loss, [(metric sum, count), ...]) of one output on one batch (keras.ops: every backend)."""
     target, loss_kind = head.output.target, head.output.loss
+    out = ops.convert_to_tensor(out)
     w = _weights(head, y, mask)
     if target is TargetKind.CLASS:
         y = ops.cast(y, "int32")
