@@ -256,3 +256,28 @@ def test_the_losses_and_metrics_are_the_same_on_each_backend(backend: str) -> No
     for name, (loss, parts) in _reference().items():
         assert found[name][0] == pytest.approx(loss, rel=1e-5), name
         assert np.allclose(np.array(found[name][1], float), np.array(parts, float), rtol=1e-5), name
+
+
+@pytest.mark.jax
+def test_the_python_api_trains_on_the_backend_it_names() -> None:
+    if not _available("jax"):
+        pytest.skip("jax is not installed")
+    code = textwrap.dedent(f"""
+        import sys
+        import numpy as np
+        import rnndsl
+        r = np.random.default_rng(0)
+        x = r.normal(size=(24, 6, 3)).astype(np.float32)
+        y = {{"y_label": (x[:, 0, 0] > 0).astype(np.int64), "y_level": np.cumsum(x[:, :, 2:3], axis=1)}}
+        trained = rnndsl.loads({SPEC!r}).fit(x, y, lengths=np.full(24, 6), epochs=2, progress=False,
+                                              backend="jax")
+        import keras
+        assert keras.backend.backend() == "jax"
+        assert len(trained.history) == 2 and np.isfinite(trained.history[-1]["test_loss"])
+        out = trained.model({{"x": x[:2], "lengths": np.full(2, 6, np.int32)}}, training=False)
+        print(type(out["y_label"]).__module__)
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1].startswith("jax")
