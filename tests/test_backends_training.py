@@ -36,14 +36,16 @@ train { optimizer adam(lr=1e-2)  batch 8  epochs 2  seed 1 }
 
 BACKENDS = [pytest.param("tensorflow", marks=pytest.mark.tf), pytest.param("jax", marks=pytest.mark.jax),
             pytest.param("torch", marks=pytest.mark.torch)]
+# the resume test's lowering on each backend (the looped one runs a tf.while_loop, a jax.lax.scan, a Python loop)
+LOWERING = {"tensorflow": "unrolled", "jax": "looped", "torch": "looped"}
 
 DRIVER = textwrap.dedent("""
     import json, os, signal, sys
     from rnndsl.cli import main
     import rnndsl.training.loop as loop
 
-    spec, data, folder, backend, other = sys.argv[1:6]
-    common = [spec, "--train", "--data", data, "--lowering", "unrolled", "--checkpoint-every", "2",
+    spec, data, folder, backend, other, lowering = sys.argv[1:7]
+    common = [spec, "--train", "--data", data, "--lowering", lowering, "--checkpoint-every", "2",
               "--no-summary"]
     # KERAS_BACKEND (set by the test) is the backend when no flag names one
     assert main(["compile", *common, "--out", folder + "/whole"]) == 0
@@ -108,7 +110,8 @@ def test_a_stopped_and_resumed_run_equals_the_whole_run_on_each_backend(backend:
     data = _data(tmp_path / "heads.npz")
     other = "jax" if backend != "jax" else "torch"
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    proc = subprocess.run([sys.executable, "-c", DRIVER, str(spec), str(data), str(tmp_path), backend, other],
+    proc = subprocess.run([sys.executable, "-c", DRIVER, str(spec), str(data), str(tmp_path), backend, other,
+                           LOWERING[backend]],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f"it trained on the {backend} backend, --backend asks for {other}" in proc.stderr
@@ -124,6 +127,7 @@ def test_a_stopped_and_resumed_run_equals_the_whole_run_on_each_backend(backend:
     for run in (whole, stopped):
         manifest = json.loads((run / "manifest.json").read_text())
         assert manifest["backend"] == backend and manifest["status"] == "finished"
+        assert manifest["lowering"] == LOWERING[backend]
         assert backend in manifest["versions"]
     checkpoints = sorted(p.name for p in (stopped / "checkpoints").iterdir())
     assert len([c for c in checkpoints if c.endswith(".npz")]) == 2 and "state.json" in checkpoints
@@ -144,6 +148,9 @@ def test_strategy_on_another_backend_is_a_usage_error_naming_what_it_would_offer
     code = main(["compile", str(spec), "--train", "--data", str(data), "--backend", "torch", "--xla",
                  "--out", str(tmp_path / "xla")])
     assert code == 2 and "--xla" in capsys.readouterr().err
+    code = main(["compile", str(spec), "--train", "--data", str(data), "--backend", "jax", "--tbptt", "2",
+                 "--out", str(tmp_path / "tbptt")])
+    assert code == 2 and "tbptt runs on tensorflow only for now (not jax)" in capsys.readouterr().err
 
 
 def test_keras_backend_names_an_unknown_backend_in_one_line(tmp_path: Path) -> None:

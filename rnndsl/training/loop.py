@@ -218,8 +218,8 @@ def fit(models: KerasModels, data: DataSet, cfg: RunConfig, on_epoch: Callable[[
         if dist is not None:
             raise ValueError("truncated backpropagation (tbptt) runs on one device: leave --strategy out")
         if backend != "tensorflow":
-            raise ConfigError(f"truncated backpropagation (tbptt) runs the looped lowering's step function, "
-                              f"TensorFlow-only until its keras.ops port lands; on {backend}, leave tbptt out")
+            raise ConfigError(f"truncated backpropagation (tbptt) runs on TensorFlow only for now (its chunk is a "
+                              f"tf.while_loop under a GradientTape); on {backend}, leave tbptt out")
         from .tbptt import make_tbptt_step
 
         train_step = make_tbptt_step(models, optimizer, models.heads, cfg.tbptt, steps)

@@ -69,9 +69,9 @@ def bind_spec(check: Check, data: DataSet | None = None, *, bindings: Bindings |
     return Bound(check(found, f"with the data {data.source}"), shaped)
 
 
-# The Keras backends the looped lowering (and so truncated backpropagation) runs on: it still calls
-# tf.while_loop until its keras.ops port lands (backends/keras/looped.py); then this is all three.
-LOOPED_BACKENDS = ("tensorflow",)
+# The Keras backends truncated backpropagation runs on: its chunk (training/tbptt.py) is still a
+# tf.while_loop under a GradientTape, though the step function it runs is keras.ops now.
+TBPTT_BACKENDS = ("tensorflow",)
 
 
 def prepare_spec(bound: Bound, cfg: RunConfig | None = None, lowering: str = "auto",
@@ -80,23 +80,17 @@ def prepare_spec(bound: Bound, cfg: RunConfig | None = None, lowering: str = "au
     no TensorFlow, so the choice is made, and a spec that cannot run as asked refused, before it loads.
 
     Truncated backpropagation (`cfg.tbptt` shorter than the sequence) runs the looped lowering's step
-    function: it asks for `looped`, after checking that the spec can run step by step.  On a Keras
-    backend the looped lowering does not run on yet (LOOPED_BACKENDS), `auto` unrolls and `looped`
-    is refused.
+    function: it asks for `looped`, after checking that the spec can run step by step; on a backend it
+    does not run on yet (TBPTT_BACKENDS) it is refused.
     """
     from ..backends.costs import KERAS_TENSORFLOW
     from ..passes import prepare
     from ..passes.loops import NotLoopable, NotStreamable, plan_streaming
 
     program = bound.program
-    if backend not in LOOPED_BACKENDS:
-        if cfg is not None and cfg.tbptt and cfg.tbptt < program.steps:
-            raise ConfigError(f"tbptt runs the looped lowering, which runs on {', '.join(LOOPED_BACKENDS)} only "
-                              f"for now (not {backend}); leave tbptt out or train on tensorflow")
-        if lowering == "looped":
-            raise ConfigError(f"--lowering looped runs on {', '.join(LOOPED_BACKENDS)} only for now (not "
-                              f"{backend}); use --lowering unrolled")
-        lowering = "unrolled"
+    if backend not in TBPTT_BACKENDS and cfg is not None and cfg.tbptt and cfg.tbptt < program.steps:
+        raise ConfigError(f"tbptt runs on {', '.join(TBPTT_BACKENDS)} only for now (not {backend}): leave tbptt "
+                          f"out or train with --backend tensorflow")
     if cfg is not None and cfg.tbptt and cfg.tbptt < program.steps:
         if lowering == "unrolled":
             raise ConfigError("tbptt runs the looped lowering; leave --lowering unrolled out")

@@ -6,8 +6,8 @@ forward through its steps from the state the previous chunk left (with no gradie
 state), the losses of the per-step targets at its valid steps, and, on the last chunk, the
 per-sequence targets.  The step returns the batch's loss and metric sums like the ordinary one.
 
-TensorFlow only for now: the looped lowering's step function still runs tf.while_loop (fit refuses
-tbptt on the other backends with a message saying so).
+TensorFlow only for now: the step function is keras.ops, but the chunk around it is a tf.while_loop
+under a GradientTape (fit and prepare_spec refuse tbptt on the other backends, saying so).
 """
 
 from __future__ import annotations
