@@ -3,7 +3,7 @@
 #   main   set up, then check every spec, draw two, and train a spec on the real data shipped in data/
 #   test   set up, then run the whole test suite (text-only and TensorFlow tests)
 # Set-up is idempotent: Graphviz via apt-get when `dot` is missing, a .venv with the
-# package, TensorFlow (CPU build) and the test tools.
+# package, TensorFlow (CPU build), JAX and PyTorch (CPU builds: the other Keras backends) and the test tools.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -31,7 +31,10 @@ setup() {
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "run.sh: installing rnndsl with TensorFlow (CPU) and the test tools into .venv" >&2
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".[tf,test]"
+    # PyTorch's CPU build first (pip on this kind of machine has it on disk; left to resolve `torch`
+    # alone, pip takes a CUDA build of several GB), then the package with TensorFlow, JAX and PyTorch.
+    .venv/bin/python -m pip install -q "torch==2.13.0"
+    .venv/bin/python -m pip install -q -e ".[tf,jax,torch,test]"
     touch "$stamp"
   fi
 }
