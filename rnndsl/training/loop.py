@@ -217,9 +217,6 @@ def fit(models: KerasModels, data: DataSet, cfg: RunConfig, on_epoch: Callable[[
     if cfg.tbptt and cfg.tbptt < steps:
         if dist is not None:
             raise ValueError("truncated backpropagation (tbptt) runs on one device: leave --strategy out")
-        if backend != "tensorflow":
-            raise ConfigError(f"truncated backpropagation (tbptt) runs on TensorFlow only for now (its chunk is a "
-                              f"tf.while_loop under a GradientTape); on {backend}, leave tbptt out")
         from .tbptt import make_tbptt_step
 
         train_step = make_tbptt_step(models, optimizer, models.heads, cfg.tbptt, steps)

@@ -69,9 +69,8 @@ def bind_spec(check: Check, data: DataSet | None = None, *, bindings: Bindings |
     return Bound(check(found, f"with the data {data.source}"), shaped)
 
 
-# The Keras backends truncated backpropagation runs on: its chunk (training/tbptt.py) is still a
-# tf.while_loop under a GradientTape, though the step function it runs is keras.ops now.
-TBPTT_BACKENDS = ("tensorflow",)
+# The Keras backends truncated backpropagation runs on: each has its own chunk (training/tbptt.py).
+TBPTT_BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def prepare_spec(bound: Bound, cfg: RunConfig | None = None, lowering: str = "auto",
