@@ -148,9 +148,6 @@ def test_strategy_on_another_backend_is_a_usage_error_naming_what_it_would_offer
     code = main(["compile", str(spec), "--train", "--data", str(data), "--backend", "torch", "--xla",
                  "--out", str(tmp_path / "xla")])
     assert code == 2 and "--xla" in capsys.readouterr().err
-    code = main(["compile", str(spec), "--train", "--data", str(data), "--backend", "jax", "--tbptt", "2",
-                 "--out", str(tmp_path / "tbptt")])
-    assert code == 2 and "tbptt runs on tensorflow only for now (not jax)" in capsys.readouterr().err
 
 
 def test_keras_backend_names_an_unknown_backend_in_one_line(tmp_path: Path) -> None:
