@@ -249,8 +249,6 @@ def _torch_tensors(x, y, lengths):
 
 def _torch_train_step(model, optimizer, heads, xla, steps, strategy):
     """Keras' "custom training loop in PyTorch": autograd through the forward pass, then optimizer.apply."""
-    import torch
-
     trainable = model.trainable_variables
     optimizer.build(trainable)
 
@@ -258,12 +256,19 @@ def _torch_train_step(model, optimizer, heads, xla, steps, strategy):
         x, y, lengths = _torch_tensors(x, y, lengths)
         outs = model(x, training=True)
         loss, stats = _terms(heads, outs, y, _mask(lengths, steps))
-        for v in trainable:
-            v.value.grad = None
-        loss.backward()
-        pairs = [(v.value.grad, v) for v in trainable if v.value.grad is not None]
-        with torch.no_grad():
-            optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+        torch_update(loss, trainable, optimizer)
         return floats(loss.detach(), [(a.detach(), b.detach()) for a, b in stats])
 
     return step
+
+
+def torch_update(loss, trainable, optimizer) -> None:
+    """PyTorch: the gradients of `loss` by autograd, then one optimizer update of the variables that have one."""
+    import torch
+
+    for v in trainable:
+        v.value.grad = None
+    loss.backward()
+    pairs = [(v.value.grad, v) for v in trainable if v.value.grad is not None]
+    with torch.no_grad():
+        optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])

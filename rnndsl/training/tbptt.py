@@ -26,7 +26,7 @@ from keras import ops
 
 from ..backends.keras import Head, KerasModels
 from ..backends.keras.looped import LoopedProgram, StepFunctions
-from .step import _METRICS, _head_terms, _mask, floats
+from .step import _METRICS, _head_terms, _mask, floats, torch_update
 
 __all__ = ["make_tbptt_step"]
 
@@ -210,12 +210,7 @@ def _torch_chunk(models, optimizer, heads, fns: StepFunctions):
             return state, loss, stats
         outs, final, state = _run_steps(heads, fns, xs, lengths, state, n)
         loss, stats = _chunk_terms(heads, outs, final, ys, lengths, t0, n, last)
-        for v in trainable:
-            v.value.grad = None
-        loss.backward()
-        pairs = [(v.value.grad, v) for v in trainable if v.value.grad is not None]
-        with torch.no_grad():
-            optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+        torch_update(loss, trainable, optimizer)
         state = {name: v.detach() for name, v in state.items()}
         return state, loss.detach(), [(a.detach(), b.detach()) for a, b in stats]
 
