@@ -1,4 +1,4 @@
-"""Runs that survive faults: SIGKILL and resume, a diverging run, a second Ctrl-C, nothing overwritten."""
+"""Runs that survive faults: SIGKILL and resume (on every backend), a diverging run, a second Ctrl-C, nothing overwritten."""
 
 from __future__ import annotations
 
@@ -43,12 +43,15 @@ def _state(run: Path) -> dict | None:
         return None
 
 
-def test_sigkill_mid_epoch_then_resume_gives_the_uninterrupted_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
+def test_sigkill_mid_epoch_then_resume_gives_the_uninterrupted_run(tmp_path: Path, backend: str) -> None:
+    pytest.importorskip(backend)
     whole, killed = tmp_path / "whole", tmp_path / "killed"
-    proc = _compile(VANILLA, *ARGS, "--out", str(whole))
+    args = [*ARGS, "--backend", backend]
+    proc = _compile(VANILLA, *args, "--out", str(whole))
     assert proc.wait(timeout=600) == 0, proc.stderr.read()
 
-    proc = _compile(VANILLA, *ARGS, "--out", str(killed))
+    proc = _compile(VANILLA, *args, "--out", str(killed))
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:  # kill it once a checkpoint from inside epoch 2 exists
         state = _state(killed)
@@ -72,7 +75,8 @@ def test_sigkill_mid_epoch_then_resume_gives_the_uninterrupted_run(tmp_path: Pat
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
     assert strip(json.loads((whole / "metrics.json").read_text())) == \
         strip(json.loads((killed / "metrics.json").read_text()))
-    assert json.loads((killed / "manifest.json").read_text())["status"] == "finished"
+    manifest = json.loads((killed / "manifest.json").read_text())
+    assert manifest["status"] == "finished" and manifest["backend"] == backend
 
 
 def test_a_diverging_run_stops_names_the_step_and_keeps_a_good_checkpoint(tmp_path: Path) -> None:
