@@ -38,3 +38,18 @@ def test_the_exit_code_table_is_the_enum() -> None:
     section = text.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
     codes = [int(m) for m in re.findall(r"^\| (\d+) \|", section, re.M)]
     assert codes == [int(c) for c in ExitCode]
+
+
+def test_the_backends_table_is_generated_from_its_json() -> None:
+    import json
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import backends
+
+    figures = json.loads((ROOT / "docs" / "benchmarks-backends.json").read_text(encoding="utf-8"))
+    text = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    shown = text.split("<!-- generated from docs/benchmarks-backends.json -->\n", 1)[1].split(
+        "<!-- end of generated table -->", 1)[0]
+    assert shown == backends.markdown(figures)
+    assert set(figures["versions"]) == {"tensorflow", "jax", "torch"} and figures["seed"] == 0
