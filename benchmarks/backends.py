@@ -48,22 +48,7 @@ PEER_T = (100, 1000)
 GROWTH_T = (100, 1000, 4096)
 MIN_ROUND_S = 0.3
 
-GROWTH_SPEC = """model growth
-input x[t]: (8,)
-target y: class(4)
-steps {T}
-h1[t] = gru(x[t], 32)
-h2[t] = tanh(dense(h1[t], 32) + dense(h2[t-2], 32))
-y = h2[last] | dense(4)
-"""
-
-PEER_SPEC = """model peer_{cell}
-input x[t]: (16,)
-target y: class(10)
-steps {T}
-h[t] = {cell}(x[t], 64)
-y = h[last] | dense(10)
-"""
+from long_sequences import GROWTH_SPEC, PEER_SPEC  # noqa: E402  (the same specs as the long-sequence figures)
 
 
 def cases(quick: bool, gpu: bool) -> list[dict]:

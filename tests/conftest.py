@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from pathlib import Path
 
 import pytest
@@ -36,3 +38,14 @@ def golden(request: pytest.FixtureRequest):
 
 def spec_id(path: Path) -> str:
     return str(path.relative_to(ROOT / "specs").with_suffix(""))
+
+
+def need_backend(backend: str) -> None:
+    """Skip a test whose Keras backend's package is missing, except in CI, where run.sh installs every
+    backend: there a missing one is a failure, not a silent skip."""
+    if importlib.util.find_spec(backend) is not None:
+        return
+    message = f"{backend} is not installed (pip install 'rnndsl[{backend}]'; bash run.sh test installs it)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)

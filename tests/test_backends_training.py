@@ -10,7 +10,6 @@ target at every step, and dropout (a random generator whose state the checkpoint
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -21,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, need_backend
 
 SPEC = """\
 model heads "two targets on masked sequences: a class from the last step, a level at every step"
@@ -76,9 +75,6 @@ DRIVER = textwrap.dedent("""
 """)
 
 
-def _available(backend: str) -> bool:
-    return importlib.util.find_spec(backend) is not None
-
 
 def _data(path: Path) -> Path:
     r = np.random.default_rng(0)
@@ -103,8 +99,7 @@ def _data(path: Path) -> Path:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_stopped_and_resumed_run_equals_the_whole_run_on_each_backend(backend: str, tmp_path: Path) -> None:
-    if not _available(backend):
-        pytest.skip(f"{backend} is not installed (pip install 'rnndsl[{backend}]')")
+    need_backend(backend)
     spec = tmp_path / "heads.rnn"
     spec.write_text(SPEC)
     data = _data(tmp_path / "heads.npz")
@@ -250,8 +245,7 @@ def _reference() -> dict:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_losses_and_metrics_are_the_same_on_each_backend(backend: str) -> None:
-    if not _available(backend):
-        pytest.skip(f"{backend} is not installed")
+    need_backend(backend)
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
     proc = subprocess.run([sys.executable, "-c", TERMS], capture_output=True, text=True, env=env, cwd=ROOT,
                           timeout=120)
@@ -264,8 +258,7 @@ def test_the_losses_and_metrics_are_the_same_on_each_backend(backend: str) -> No
 
 @pytest.mark.jax
 def test_the_python_api_trains_on_the_backend_it_names() -> None:
-    if not _available("jax"):
-        pytest.skip("jax is not installed")
+    need_backend("jax")
     code = textwrap.dedent(f"""
         import sys
         import numpy as np

@@ -16,7 +16,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 import keras  # noqa: E402
 
-from conftest import MNIST_DIR, ROOT  # noqa: E402
+from conftest import MNIST_DIR, ROOT, need_backend  # noqa: E402
 
 pytestmark = [pytest.mark.tf, pytest.mark.skipif(not MNIST_DIR.exists(), reason="no ../shared/data/mnist")]
 VANILLA = str(ROOT / "specs" / "vanilla.rnn")  # it draws Gaussian noise: the random state must resume too
@@ -45,7 +45,7 @@ def _state(run: Path) -> dict | None:
 
 @pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
 def test_sigkill_mid_epoch_then_resume_gives_the_uninterrupted_run(tmp_path: Path, backend: str) -> None:
-    pytest.importorskip(backend)
+    need_backend(backend)
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     args = [*ARGS, "--backend", backend]
     proc = _compile(VANILLA, *args, "--out", str(whole))

@@ -7,7 +7,6 @@ compare them.  Marked `tf`, `jax`, `torch` by backend.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -18,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, need_backend
 
 T = 12
 SPEC = """
@@ -116,17 +115,13 @@ DRIVER = textwrap.dedent("""
 """)
 
 
-def _available(backend: str) -> bool:
-    return importlib.util.find_spec(backend) is not None
-
 
 _FOUND: dict[str, dict] = {}
 
 
 def _found(backend: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The driver's numbers on `backend` (one child process per backend, shared by the tests)."""
-    if not _available(backend):
-        pytest.skip(f"{backend} is not installed (pip install 'rnndsl[{backend}]')")
+    need_backend(backend)
     if backend not in _FOUND:
         env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
         folder = tmp_path_factory.mktemp(f"tbptt_{backend}")
